@@ -1,1 +1,2 @@
 export * from './stage.js';
+export * from './random.js';
