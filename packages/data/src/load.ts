@@ -1,0 +1,54 @@
+import { CIFAR_NORMALISATION, loadCifarRaw } from './cifar.js';
+import { UserError } from './errors.js';
+import { loadMnistRaw, MNIST_NORMALISATION } from './mnist.js';
+import { normaliseRaw, type RawSet } from './raw.js';
+import { deriveSeed } from './seeds.js';
+import { carveVal, checkLimit, limitSplits, splitRaw } from './split.js';
+import { generateSyntheticRaw, syntheticNormalisation } from './synthetic.js';
+import { DATASET_NAMES, type DatasetSpec, type ImageSet, type Normalisation, type Splits } from './types.js';
+
+export const DEFAULT_FRACTIONS = { mnist: { val: 0.15, test: 0.15 }, synthetic: { val: 0.15, test: 0.15 }, cifar10: { val: 0.1 } };
+
+export function checkDatasetName(name: string): void {
+  if (!(DATASET_NAMES as readonly string[]).includes(name)) {
+    throw new UserError(`Unknown data set "${name}"; expected one of ${DATASET_NAMES.join(', ')}.`);
+  }
+}
+
+/** The splits as bytes, before normalisation and before `limit`. `cifarRecords` (tests only) shrinks the CIFAR-10 files expected. */
+export async function loadRawSplits(spec: DatasetSpec, opts: { cifarRecords?: number } = {}): Promise<{ splits: Splits<RawSet>; normalisation: Normalisation }> {
+  checkDatasetName(spec.name);
+  const splitSeed = deriveSeed(spec.seed, 'split');
+  const where = `Data set ${spec.name}`;
+  if (spec.name === 'mnist') {
+    const fractions = { val: spec.valFraction ?? DEFAULT_FRACTIONS.mnist.val, test: spec.testFraction ?? DEFAULT_FRACTIONS.mnist.test };
+    return { splits: splitRaw(await loadMnistRaw(), fractions, splitSeed, where), normalisation: MNIST_NORMALISATION };
+  }
+  if (spec.name === 'synthetic') {
+    const fractions = { val: spec.valFraction ?? DEFAULT_FRACTIONS.synthetic.val, test: spec.testFraction ?? DEFAULT_FRACTIONS.synthetic.test };
+    const all = generateSyntheticRaw(spec.synthetic, deriveSeed(spec.seed, 'generate'));
+    return { splits: splitRaw(all, fractions, splitSeed, where), normalisation: syntheticNormalisation(all.channels) };
+  }
+  if (spec.testFraction !== undefined) {
+    throw new UserError(`Data set cifar10 takes no testFraction (it is ${spec.testFraction}): its test split is the official test_batch.bin.`);
+  }
+  const { train, test } = await loadCifarRaw(spec.path, { records: opts.cifarRecords });
+  const carved = carveVal(train, spec.valFraction ?? DEFAULT_FRACTIONS.cifar10.val, splitSeed, where);
+  return { splits: { ...carved, test }, normalisation: CIFAR_NORMALISATION };
+}
+
+/**
+ * Loads a data set, splits it by `spec.seed` (mnist, synthetic: one seeded shuffle cut into
+ * test / val / train; cifar10: val carved from the five training batches, test is test_batch.bin),
+ * keeps at most `spec.limit` images per split and normalises per channel.
+ */
+export async function loadDataset(spec: DatasetSpec): Promise<Splits<ImageSet>> {
+  checkLimit(spec.limit);
+  const { splits, normalisation } = await loadRawSplits(spec);
+  const limited = limitSplits(splits, spec.limit);
+  return {
+    train: normaliseRaw(limited.train, normalisation),
+    val: normaliseRaw(limited.val, normalisation),
+    test: normaliseRaw(limited.test, normalisation),
+  };
+}

@@ -1,0 +1,67 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** Per-channel normalisation applied to pixels in [0, 1]: `(v - mean[c]) / std[c]`. */
+export interface Normalisation {
+  mean: number[];
+  std: number[];
+}
+
+/** Images in NHWC order, already normalised, with one integer label per image. */
+export interface ImageSet {
+  images: Float32Array;
+  labels: Int32Array;
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  numClasses: number;
+  classNames?: string[];
+  /** How `images` were normalised; augmentation pads with the normalised value of a black pixel. */
+  normalisation?: Normalisation;
+}
+
+export type DatasetName = 'mnist' | 'cifar10' | 'synthetic';
+export const DATASET_NAMES: readonly DatasetName[] = ['mnist', 'cifar10', 'synthetic'];
+
+export interface SyntheticOptions {
+  count?: number;
+  hw?: number;
+  channels?: number;
+  classes?: number;
+}
+
+export interface DatasetSpec {
+  name: DatasetName;
+  /** The CIFAR-10 binary folder (cifar10 only). */
+  path?: string;
+  /** Images per split at most (applied after splitting). */
+  limit?: number;
+  seed: number;
+  valFraction?: number;
+  /** mnist and synthetic only: cifar10 has its official test batch. */
+  testFraction?: number;
+  synthetic?: SyntheticOptions;
+}
+
+export interface Splits<T> {
+  train: T;
+  val: T;
+  test: T;
+}
+
+export interface Batch {
+  x: tf.Tensor4D;
+  /** int32 class labels. */
+  y: tf.Tensor1D;
+}
+
+export interface SplitCheck {
+  count: number;
+  classHistogram: number[];
+}
+
+export interface DatasetCheck {
+  dataset: DatasetName;
+  splits: Record<string, SplitCheck>;
+  pixelChecksum: string;
+}
