@@ -1,1 +1,12 @@
-export {};
+export { main } from './cli.js';
+export { loadPipeline, knownParams, type Pipeline, type PipelineStage, type NeedRef, type LoadOptions } from './pipeline/load.js';
+export { parseYamlSource, readYamlSource, type YamlSource } from './pipeline/yaml-source.js';
+export { parseOverride, parseScalar, type Override } from './pipeline/overrides.js';
+export { expandInstances, type Instance, type InstanceInput, type Binding } from './pipeline/instances.js';
+export { computeCacheKey, cacheKeyOf, type InputIds, type KeyParts } from './cache-key.js';
+export { packageFingerprint, fileStageFingerprint } from './fingerprint.js';
+export { readLockFile, updateLockFile, formatLockFile, type LockFile, type LockEntry } from './lockfile.js';
+export { evaluateInstance, changeReasons, type InstanceStatus, type State } from './evaluate.js';
+export { planPipeline, runPipeline, type PlanOptions, type RunOptions, type RunResult } from './execute.js';
+export { statusJson, type StatusJson } from './commands/output.js';
+export { ExclusiveLock } from './exclusive.js';

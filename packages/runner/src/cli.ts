@@ -1,0 +1,62 @@
+import { errorMessage, isUserError } from '@lenna/core';
+
+const usage = `lenna — hardware-aware DARTS pipelines with content-hash caching
+
+Usage: lenna <command> [options]   (lenna <command> --help for each)
+
+  run <pipeline.yaml>      run what is not cached (--set, --only, --from, --force, --dry-run, --cached-only, --jobs, --json)
+  status <pipeline.yaml>   each stage: cached or to run, and why
+  dag <pipeline.yaml>      the stage graph (--mermaid)
+  show <id | instance | file>   an artifact, a stage's outputs, an Arrow/safetensors/JSON file
+  stage <package>          run one stage alone (--in, --param, --out)
+  gc [--dry-run]           remove artifacts no lock file references
+  verify                   re-hash the store; exit 1 if anything is corrupt
+  data check <dataset>     check an image data set
+
+Exit status: 0 ok, 1 a stage failed, 2 a usage or pipeline error, 3 --cached-only with stages to run.
+The store is ./artifacts (LENNA_STORE overrides).
+
+Example: lenna run pipelines/quickstart.yaml`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+// Each command's module is imported on use: a no-op `lenna run` should not pay for `show`'s readers.
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/pipeline.js')).runCommand,
+  status: async () => (await import('./commands/pipeline.js')).statusCommand,
+  dag: async () => (await import('./commands/pipeline.js')).dagCommand,
+  show: async () => (await import('./commands/show.js')).showCommand,
+  stage: async () => (await import('./commands/stage.js')).stageCommand,
+  gc: async () => (await import('./commands/store.js')).gcCommand,
+  verify: async () => (await import('./commands/store.js')).verifyCommand,
+  data: async () => (await import('./commands/data.js')).dataCommand,
+};
+
+const EXIT_USER = 2;
+const EXIT_FAILED = 1;
+
+function help(text: string): number {
+  process.stdout.write(text + '\n');
+  return 0;
+}
+
+/** The `lenna` command line; returns the process exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') return help(usage);
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`lenna: unknown command "${name}"; commands: ${Object.keys(commands).join(', ')} (lenna --help).\n`);
+    return EXIT_USER;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (error) {
+    if (isUserError(error)) {
+      process.stderr.write(`lenna: ${errorMessage(error)}\n`);
+      return EXIT_USER;
+    }
+    process.stderr.write(`lenna: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT_FAILED;
+  }
+}

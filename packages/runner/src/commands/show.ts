@@ -1,0 +1,119 @@
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, resolve } from 'node:path';
+import { ArtifactStore, isArtifactId, readArrowFile, readSafetensorsFile, resolveStoreRoot, tableSchemaSummary, tableToRows, UserError } from '@lenna/core';
+import { intOption, parseCommandArgs, requirePositional } from '../args.js';
+import { findLockEntries } from './locks.js';
+import { help } from './pipeline.js';
+import { jsonSafe, printJson } from './output.js';
+
+export const showHelp = `lenna show <artifact id | stage instance id | file.arrow | file.safetensors | file.json> [--json] [--limit N] [--pipeline p.yaml]
+
+Shows an artifact's manifest and files, a table's schema and first rows, a safetensors file's tensors
+and metadata, or a JSON file. A stage instance id is looked up in the pipeline's lock file (--pipeline,
+or the only lock file under pipelines/ that has it).
+
+Example: lenna show artifacts/objects/<id>/history.arrow --limit 5`;
+
+type Shown = Record<string, unknown>;
+
+export async function showCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('show', argv, {
+    json: { type: 'boolean' },
+    limit: { type: 'string' },
+    pipeline: { type: 'string' },
+  });
+  if (values.help) return help(showHelp);
+  const target = requirePositional('show', positionals, 'what to show (an artifact id, a stage instance id or a file)');
+  const limit = intOption('show', 'limit', values.limit as string | undefined);
+  const shown = await showTarget(target, { limit, json: Boolean(values.json), pipeline: values.pipeline as string | undefined });
+  if (values.json) printJson(shown);
+  else process.stdout.write(renderText(shown));
+  return 0;
+}
+
+interface ShowOptions {
+  limit?: number;
+  json: boolean;
+  pipeline?: string;
+}
+
+async function showTarget(target: string, opts: ShowOptions): Promise<Shown> {
+  if (await isFile(target)) return showFile(resolve(target), opts);
+  const store = new ArtifactStore(resolveStoreRoot());
+  if (isArtifactId(target)) return showArtifact(store, target, opts);
+  const entry = await findLockEntries(target, opts.pipeline);
+  const outputs: Record<string, Shown> = {};
+  for (const [name, id] of Object.entries(entry.outputs)) outputs[name] = await showArtifact(store, id, opts);
+  return { instance: target, stage: entry.stage, key: entry.key, params: entry.params, outputs };
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+export async function showArtifact(store: ArtifactStore, id: string, opts: ShowOptions): Promise<Shown> {
+  const artifact = await store.open(id);
+  if (!artifact) throw new UserError(`artifact ${id} is not in the store ${store.root}; run the pipeline that makes it, or check the id.`);
+  const files: Record<string, Shown> = {};
+  for (const file of artifact.files) files[file] = await showFile(join(artifact.dir, file), opts);
+  return { id, manifest: artifact.manifest, files };
+}
+
+export async function showFile(path: string, opts: ShowOptions): Promise<Shown> {
+  switch (extname(path)) {
+    case '.arrow': {
+      const table = await readArrowFile(path);
+      const rows = tableToRows(table);
+      return { kind: 'arrow', schema: tableSchemaSummary(table), rows: opts.limit ? rows.slice(0, opts.limit) : rows };
+    }
+    case '.safetensors': {
+      const { tensors, metadata } = await readSafetensorsFile(path);
+      const out: Record<string, Shown> = {};
+      for (const [name, t] of Object.entries(tensors)) {
+        out[name] = { dtype: t.dtype, shape: t.shape, values: Array.from(t.data as ArrayLike<number | bigint>) };
+      }
+      return { kind: 'safetensors', metadata, tensors: out };
+    }
+    case '.json': {
+      const text = await readFile(path, 'utf8');
+      try {
+        return { kind: 'json', value: JSON.parse(text) as unknown };
+      } catch {
+        throw new UserError(`${path}: not valid JSON; check the file.`);
+      }
+    }
+    default:
+      return { kind: 'file', size: (await stat(path)).size };
+  }
+}
+
+/** A human-readable rendering of the same objects --json prints. */
+function renderText(shown: Shown, indent = ''): string {
+  if ('files' in shown && 'manifest' in shown) {
+    const m = shown.manifest as { stage: string; output: string; instance?: string; kind: string; createdAt: string };
+    const head = `${indent}artifact ${String(shown.id)}\n${indent}  ${m.kind} output "${m.output}" of ${m.instance ?? m.stage}, created ${m.createdAt}\n`;
+    const files = Object.entries(shown.files as Record<string, Shown>).map(([name, f]) => `${indent}  ${name}:\n${renderText(f, `${indent}    `)}`);
+    return head + files.join('');
+  }
+  if ('outputs' in shown && 'instance' in shown) {
+    const outs = Object.entries(shown.outputs as Record<string, Shown>).map(([name, a]) => `${indent}output ${name}:\n${renderText(a, `${indent}  `)}`);
+    return `${indent}${String(shown.instance)} (${String(shown.stage)}) key ${String(shown.key).slice(0, 12)}\n${indent}params ${JSON.stringify(shown.params)}\n${outs.join('')}`;
+  }
+  switch (shown.kind) {
+    case 'arrow': {
+      const schema = (shown.schema as { name: string; type: string }[]).map((c) => `${c.name}: ${c.type}`).join(', ');
+      const rows = (shown.rows as Record<string, unknown>[]).slice(0, 10).map((r) => `${indent}  ${JSON.stringify(r, jsonSafe)}`);
+      return `${indent}table (${(shown.rows as unknown[]).length} rows shown) ${schema}\n${rows.join('\n')}\n`;
+    }
+    case 'safetensors': {
+      const tensors = Object.entries(shown.tensors as Record<string, { dtype: string; shape: number[] }>).map(
+        ([name, t]) => `${indent}  ${name}  ${t.dtype}  [${t.shape.join(', ')}]`,
+      );
+      return `${indent}safetensors metadata ${JSON.stringify(shown.metadata)}\n${tensors.join('\n')}\n`;
+    }
+    case 'json':
+      return `${indent}${JSON.stringify(shown.value, null, 2).split('\n').join(`\n${indent}`)}\n`;
+    default:
+      return `${indent}${String(shown.kind)} (${String(shown.size)} bytes)\n`;
+  }
+}

@@ -1,0 +1,223 @@
+import { availableParallelism } from 'node:os';
+import { canonicalJson, type ArtifactStore, type StageJob } from '@lenna/core';
+import { evaluateInstance, type EvaluateContext, type InstanceStatus } from './evaluate.js';
+import { readLockFile, updateLockFile, type LockEntry } from './lockfile.js';
+import type { Pipeline } from './pipeline/load.js';
+import type { Instance } from './pipeline/instances.js';
+import { forcedStages, selectInstances } from './selection.js';
+import { runStageChild } from './child.js';
+import { ExclusiveLock } from './exclusive.js';
+import type { Reporter } from './progress.js';
+
+export interface PlanOptions {
+  store: ArtifactStore;
+  only?: string[];
+  from?: string[];
+  force?: string[];
+}
+
+export interface RunOptions extends PlanOptions {
+  jobs?: number;
+  reporter: Reporter;
+  signal: AbortSignal;
+}
+
+export interface RunResult {
+  statuses: InstanceStatus[];
+  interrupted: boolean;
+}
+
+interface Session {
+  pipeline: Pipeline;
+  selected: Instance[];
+  statuses: Map<Instance, InstanceStatus>;
+  ctx: EvaluateContext;
+}
+
+async function openSession(pipeline: Pipeline, options: PlanOptions): Promise<Session> {
+  const selected = selectInstances(pipeline, options.only ?? []);
+  const forced = forcedStages(pipeline, options.force ?? [], options.from ?? []);
+  const lock = (await readLockFile(pipeline.lockFile))?.stages ?? {};
+  const statuses = new Map<Instance, InstanceStatus>();
+  const ctx: EvaluateContext = {
+    store: options.store,
+    lock,
+    outputsOf: (inst) => {
+      const s = statuses.get(inst);
+      return s && (s.state === 'cached' || s.state === 'ran') ? s.outputs : undefined;
+    },
+    forced: (inst) => forced.get(inst.stage.id),
+  };
+  return { pipeline, selected, statuses, ctx };
+}
+
+/** What `status`, `--dry-run` and `--cached-only` show: each instance cached or to run, and why. Runs nothing. */
+export async function planPipeline(pipeline: Pipeline, options: PlanOptions): Promise<InstanceStatus[]> {
+  const session = await openSession(pipeline, options);
+  for (const inst of session.selected) session.statuses.set(inst, await evaluateInstance(inst, session.ctx));
+  return session.selected.map((i) => session.statuses.get(i) as InstanceStatus);
+}
+
+/**
+ * Runs the pipeline: instances in topological order, independent ones in parallel up to `jobs`,
+ * a measuring stage alone. Each instance's key is computed once its inputs are known, so a
+ * re-run upstream that produced the same bytes leaves downstream cached.
+ */
+export async function runPipeline(pipeline: Pipeline, options: RunOptions): Promise<RunResult> {
+  const session = await openSession(pipeline, options);
+  const { statuses, ctx } = session;
+  const jobs = Math.max(1, options.jobs ?? availableParallelism());
+  const exclusive = new ExclusiveLock();
+  const pending = [...session.selected];
+  const running = new Map<Instance, Promise<void>>();
+  const cachedEntries: [string, LockEntry][] = [];
+  pending.forEach((i) => options.reporter.waiting(i.id));
+
+  const settledOk = (i: Instance): boolean => ctx.outputsOf(i) !== undefined;
+  const blocked = (i: Instance): Instance | undefined => i.upstream.find((u) => statuses.has(u) && !settledOk(u) && !pending.includes(u) && !running.has(u));
+
+  while ((pending.length > 0 && !options.signal.aborted) || running.size > 0) {
+    let waitingMeasure = false;
+    for (const inst of [...pending]) {
+      if (options.signal.aborted) break;
+      const bad = blocked(inst);
+      if (bad) {
+        pending.splice(pending.indexOf(inst), 1);
+        const reason = `upstream ${bad.id} ${statuses.get(bad)?.state === 'failed' ? 'failed' : 'did not run'}`;
+        statuses.set(inst, { instance: inst, state: 'to-run', reasons: [reason], outputs: {} });
+        options.reporter.skipped(inst.id, reason);
+        continue;
+      }
+      if (!inst.upstream.every(settledOk)) continue;
+      let status = statuses.get(inst);
+      if (!status) {
+        status = await evaluateInstance(inst, ctx);
+        statuses.set(inst, status);
+        if (status.state === 'cached') {
+          pending.splice(pending.indexOf(inst), 1);
+          options.reporter.cached(inst.id);
+          cachedEntries.push([inst.id, lockEntry(status)]);
+          continue;
+        }
+      }
+      // Two instances with one cache key (same stage, params and inputs) run once: the second waits, then finds it cached.
+      const key = status.keyParts?.key;
+      if (key && [...running.keys()].some((r) => statuses.get(r)?.keyParts?.key === key)) {
+        statuses.delete(inst);
+        continue;
+      }
+      const measures = inst.stage.ref.definition.measures;
+      const measuring = [...running.keys()].some((r) => r.stage.ref.definition.measures);
+      const free = measures ? running.size === 0 : running.size < jobs && !measuring && !waitingMeasure;
+      if (measures && !free) waitingMeasure = true;
+      if (!free) continue;
+      pending.splice(pending.indexOf(inst), 1);
+      const task = runInstance(status, session, options, exclusive).finally(() => running.delete(inst));
+      running.set(inst, task);
+    }
+    if (running.size === 0) {
+      if (pending.length === 0 || options.signal.aborted) break;
+      // Every pending instance waits on something that will never settle: should not happen, but never spin.
+      if (!pending.some((i) => i.upstream.every(settledOk))) break;
+      continue;
+    }
+    await Promise.race(running.values());
+  }
+  await writeCachedEntries(pipeline, cachedEntries);
+  const interrupted = options.signal.aborted;
+  const result = session.selected.map(
+    (i) => statuses.get(i) ?? { instance: i, state: 'to-run' as const, reasons: [interrupted ? 'interrupted before it started' : 'not reached'], outputs: {} },
+  );
+  if (!interrupted && !options.only?.length && result.every((s) => s.state === 'cached' || s.state === 'ran')) {
+    await pruneLock(pipeline);
+  }
+  return { statuses: result, interrupted };
+}
+
+async function runInstance(status: InstanceStatus, session: Session, options: RunOptions, exclusive: ExclusiveLock): Promise<void> {
+  const inst = status.instance;
+  const def = inst.stage.ref.definition;
+  const key = status.keyParts?.key as string;
+  options.reporter.started(inst.id);
+  const result = await runStageChild({
+    store: options.store,
+    specifier: inst.stage.ref.specifier,
+    stageName: def.name,
+    instance: inst.id,
+    params: inst.params,
+    cacheKey: key,
+    inputs: jobInputs(options.store, status.inputs ?? {}),
+    inputIds: status.inputs ?? {},
+    outputs: Object.fromEntries(Object.entries(def.outputs).map(([n, o]) => [n, { kind: o.kind }])),
+    environment: status.keyParts?.environment,
+    exclusive,
+    signal: options.signal,
+    onMessage: (m) => {
+      if (m.type === 'progress') options.reporter.progress(inst.id, m.event);
+      else if (m.type === 'log') options.reporter.log(inst.id, m.message);
+    },
+  });
+  status.logPath = result.logPath;
+  status.seconds = result.seconds;
+  if (!result.ok) {
+    status.state = result.interrupted ? 'to-run' : 'failed';
+    status.userError = result.userError !== undefined;
+    status.reasons = result.interrupted ? ['interrupted'] : [`${result.error}; log: ${result.logPath}`];
+    if (result.interrupted) options.reporter.skipped(inst.id, 'interrupted');
+    else options.reporter.failed(inst.id, result.error ?? 'failed', result.logPath);
+    return;
+  }
+  status.state = 'ran';
+  status.outputs = result.outputs;
+  await options.store.writeCacheRecord({
+    cacheKey: key,
+    stage: def.name,
+    outputs: result.outputs,
+    params: inst.params,
+    inputs: status.inputs ?? {},
+    finishedAt: new Date().toISOString(),
+    seconds: result.seconds,
+  });
+  await updateLockFile(session.pipeline.lockFile, session.pipeline.name, (lock) => {
+    lock.stages[inst.id] = lockEntry(status);
+  });
+  options.reporter.finished(inst.id, result.seconds);
+}
+
+function jobInputs(store: ArtifactStore, ids: Record<string, string | string[]>): StageJob['inputs'] {
+  const one = (id: string): { id: string; dir: string } => ({ id, dir: store.objectDir(id) });
+  return Object.fromEntries(Object.entries(ids).map(([k, v]) => [k, Array.isArray(v) ? v.map(one) : one(v)]));
+}
+
+export function lockEntry(status: InstanceStatus): LockEntry {
+  const def = status.instance.stage.ref.definition;
+  return {
+    stage: def.name,
+    version: def.version,
+    code: status.keyParts?.code ?? '',
+    key: status.keyParts?.key ?? '',
+    params: status.instance.params,
+    inputs: status.inputs ?? {},
+    outputs: status.outputs,
+  };
+}
+
+/** Cached instances enter the lock file too, but in one write, and only if something differs. */
+async function writeCachedEntries(pipeline: Pipeline, entries: [string, LockEntry][]): Promise<void> {
+  const current = (await readLockFile(pipeline.lockFile))?.stages ?? {};
+  const changed = entries.filter(([id, e]) => !current[id] || canonicalJson(current[id]) !== canonicalJson(e));
+  if (changed.length === 0 && (await readLockFile(pipeline.lockFile))) return;
+  await updateLockFile(pipeline.lockFile, pipeline.name, (lock) => {
+    for (const [id, e] of entries) lock.stages[id] = e;
+  });
+}
+
+/** After a complete run, instances no longer in the pipeline leave the lock file. */
+async function pruneLock(pipeline: Pipeline): Promise<void> {
+  const ids = new Set(pipeline.instances.map((i) => i.id));
+  const current = (await readLockFile(pipeline.lockFile))?.stages ?? {};
+  if (Object.keys(current).every((id) => ids.has(id))) return;
+  await updateLockFile(pipeline.lockFile, pipeline.name, (lock) => {
+    for (const id of Object.keys(lock.stages)) if (!ids.has(id)) delete lock.stages[id];
+  });
+}

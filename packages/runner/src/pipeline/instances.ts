@@ -1,0 +1,126 @@
+import { UserError } from '@lenna/core';
+import type { PipelineStage } from './load.js';
+
+/** One matrix value an instance carries, inherited by every instance downstream of it. */
+export interface Binding {
+  stage: string;
+  param: string;
+  value: unknown;
+}
+
+export interface InstanceInput {
+  from: Instance;
+  output: string;
+}
+
+/** One run of a stage: the unit the planner, the cache and the lock file work with. */
+export interface Instance {
+  /** `retrain-eval` or, in a sweep, `retrain-eval@lambda=0.1,seed=2`. */
+  id: string;
+  stage: PipelineStage;
+  /** Validated by the stage's schema, defaults applied. */
+  params: unknown;
+  bindings: Binding[];
+  inputs: Record<string, InstanceInput | InstanceInput[]>;
+  /** Instances this one reads from. */
+  upstream: Instance[];
+}
+
+/** Expands stages (in topological order) into instances: a matrix multiplies a stage and everything downstream. */
+export function expandInstances(stages: PipelineStage[]): Instance[] {
+  const byStage = new Map<string, Instance[]>();
+  const all: Instance[] = [];
+  for (const stage of stages) {
+    const list: Instance[] = [];
+    for (const inherited of upstreamCombinations(stage, byStage)) {
+      for (const combo of matrixCombinations(stage)) {
+        const bindings = [...inherited.bindings, ...combo];
+        list.push(makeInstance(stage, bindings, inherited.picks, byStage));
+      }
+    }
+    byStage.set(stage.id, list);
+    all.push(...list);
+  }
+  labelInstances(all);
+  return all;
+}
+
+interface Combination {
+  bindings: Binding[];
+  picks: Map<string, Instance>;
+}
+
+/** Every consistent choice of one instance per (non-gather) upstream stage. */
+function upstreamCombinations(stage: PipelineStage, byStage: Map<string, Instance[]>): Combination[] {
+  const upstreamStages = [...new Set(Object.values(stage.needs).filter((n) => !n.gather).map((n) => n.stage))];
+  let combos: Combination[] = [{ bindings: [], picks: new Map() }];
+  for (const up of upstreamStages) {
+    const next: Combination[] = [];
+    for (const combo of combos) {
+      for (const candidate of byStage.get(up) ?? []) {
+        const merged = mergeBindings(combo.bindings, candidate.bindings);
+        if (merged) next.push({ bindings: merged, picks: new Map([...combo.picks, [up, candidate]]) });
+      }
+    }
+    combos = next;
+  }
+  return combos;
+}
+
+function matrixCombinations(stage: PipelineStage): Binding[][] {
+  let combos: Binding[][] = [[]];
+  for (const [param, values] of Object.entries(stage.matrix)) {
+    combos = combos.flatMap((c) => values.map((value) => [...c, { stage: stage.id, param, value }]));
+  }
+  return combos;
+}
+
+/** Two binding lists agree when they give every shared matrix param the same value. */
+function mergeBindings(a: Binding[], b: Binding[]): Binding[] | undefined {
+  const result = [...a];
+  for (const binding of b) {
+    const same = result.find((x) => x.stage === binding.stage && x.param === binding.param);
+    if (!same) result.push(binding);
+    else if (same.value !== binding.value) return undefined;
+  }
+  return result;
+}
+
+function makeInstance(stage: PipelineStage, bindings: Binding[], picks: Map<string, Instance>, byStage: Map<string, Instance[]>): Instance {
+  const own = Object.fromEntries(bindings.filter((b) => b.stage === stage.id).map((b) => [b.param, b.value]));
+  const params = validateParams(stage, { ...stage.params, ...own });
+  const inputs: Instance['inputs'] = {};
+  const upstream = new Set<Instance>();
+  for (const [input, need] of Object.entries(stage.needs)) {
+    if (need.gather) {
+      const gathered = (byStage.get(need.stage) ?? []).filter((u) => mergeBindings(bindings, u.bindings));
+      inputs[input] = gathered.map((u) => ({ from: u, output: need.output }));
+      gathered.forEach((u) => upstream.add(u));
+    } else {
+      const pick = picks.get(need.stage) as Instance;
+      inputs[input] = { from: pick, output: need.output };
+      upstream.add(pick);
+    }
+  }
+  return { id: stage.id, stage, params, bindings, inputs, upstream: [...upstream] };
+}
+
+function validateParams(stage: PipelineStage, raw: Record<string, unknown>): unknown {
+  const result = stage.ref.definition.params.safeParse(raw);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const param = issue.code === 'unrecognized_keys' ? issue.keys[0] : String(issue.path[0] ?? '');
+  const where = param ? stage.paramWhere(param) : `stage ${stage.id}`;
+  const got = param && param in raw ? ` (got ${JSON.stringify(raw[param])})` : '';
+  throw new UserError(`${where}: ${issue.message}${got} for ${stage.ref.definition.name}; fix the value.`);
+}
+
+/** Names instances after their matrix values; a param name two swept stages share is qualified by stage. */
+function labelInstances(instances: Instance[]): void {
+  const owners = new Map<string, Set<string>>();
+  for (const inst of instances) for (const b of inst.bindings) owners.set(b.param, (owners.get(b.param) ?? new Set()).add(b.stage));
+  for (const inst of instances) {
+    const parts = inst.bindings.map((b) => `${(owners.get(b.param)?.size ?? 0) > 1 ? `${b.stage}.` : ''}${b.param}=${String(b.value)}`);
+    inst.id = parts.length ? `${inst.stage.id}@${parts.join(',')}` : inst.stage.id;
+  }
+}

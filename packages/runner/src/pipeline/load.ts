@@ -1,0 +1,200 @@
+import { dirname, relative, resolve } from 'node:path';
+import { UserError, type StageDefinition } from '@lenna/core';
+import { readYamlSource, type YamlSource } from './yaml-source.js';
+import { needPattern, pipelineFileSchema, type PipelineFile } from './schema.js';
+import { substituteParams } from './substitute.js';
+import type { Override } from './overrides.js';
+import { resolveStageRef, type StageRef } from '../stage-ref.js';
+import { expandInstances, type Instance } from './instances.js';
+import { topologicalOrder } from './topo.js';
+
+export interface NeedRef {
+  stage: string;
+  output: string;
+  /** `[*]`: the input receives every instance of the upstream stage. */
+  gather: boolean;
+}
+
+/** A stage entry of the pipeline after validation, before expansion into instances. */
+export interface PipelineStage {
+  id: string;
+  ref: StageRef;
+  needs: Record<string, NeedRef>;
+  /** Params written in the file, shared params substituted, overrides applied (not yet validated). */
+  params: Record<string, unknown>;
+  matrix: Record<string, unknown[]>;
+  /** Params set on the command line: param -> the `--set` text, for error messages. */
+  setBy: Map<string, string>;
+  /** Where a param came from, for error messages. */
+  paramWhere(param: string): string;
+}
+
+export interface Pipeline {
+  name: string;
+  file: string;
+  lockFile: string;
+  /** Stages in topological order. */
+  stages: PipelineStage[];
+  /** Stage instances in topological order (one per stage unless it or an upstream has a matrix). */
+  instances: Instance[];
+}
+
+export interface LoadOptions {
+  overrides?: Override[];
+  cwd?: string;
+}
+
+export async function loadPipeline(file: string, options: LoadOptions = {}): Promise<Pipeline> {
+  const cwd = options.cwd ?? process.cwd();
+  const absolute = resolve(cwd, file);
+  const rel = relative(cwd, absolute);
+  const display = rel && !rel.startsWith('..') ? rel : absolute;
+  const source = await readYamlSource(absolute, display);
+  const parsed = validateFile(source);
+  const overrides = options.overrides ?? [];
+  const shared = applySharedOverrides(parsed.params ?? {}, overrides);
+  const stages: PipelineStage[] = [];
+  for (const [id, entry] of Object.entries(parsed.stages)) {
+    stages.push(await buildStage(id, entry, shared, source, dirname(absolute)));
+  }
+  applyStageOverrides(stages, overrides);
+  checkNeeds(stages, source);
+  const ordered = topologicalOrder(stages, source);
+  return {
+    name: parsed.name,
+    file: absolute,
+    lockFile: absolute.replace(/\.ya?ml$/, '') + '.lock.json',
+    stages: ordered,
+    instances: expandInstances(ordered),
+  };
+}
+
+function validateFile(source: YamlSource): PipelineFile {
+  const result = pipelineFileSchema.safeParse(source.value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0];
+    throw new UserError(`${source.where([...path, key])}: unknown key "${key}"; allowed here: ${allowedKeys(path)}.`);
+  }
+  throw new UserError(`${source.where(path)}: ${issue.message}.`);
+}
+
+function allowedKeys(path: readonly (string | number)[]): string {
+  return path.length === 0 ? 'name, params, stages' : 'uses, needs, params, matrix';
+}
+
+function applySharedOverrides(shared: Record<string, unknown>, overrides: Override[]): Record<string, unknown> {
+  const result = { ...shared };
+  for (const o of overrides.filter((x) => x.stage === 'params')) {
+    if (o.values.length !== 1) throw new UserError(`--set ${o.text}: a shared param takes one value; sweep a stage param instead.`);
+    result[o.param] = o.values[0];
+  }
+  return result;
+}
+
+async function buildStage(
+  id: string,
+  entry: PipelineFile['stages'][string],
+  shared: Record<string, unknown>,
+  source: YamlSource,
+  baseDir: string,
+): Promise<PipelineStage> {
+  const ref = await resolveStageRef(entry.uses, baseDir, source.where(['stages', id, 'uses']));
+  const params = substituteParams(entry.params ?? {}, shared, source.where(['stages', id, 'params'])) as Record<string, unknown>;
+  const matrix = { ...(entry.matrix ?? {}) } as Record<string, unknown[]>;
+  const needs: Record<string, NeedRef> = {};
+  for (const [input, text] of Object.entries(entry.needs ?? {})) {
+    const [, stage, output, star] = needPattern.exec(text) as RegExpExecArray;
+    needs[input] = { stage, output, gather: Boolean(star) };
+  }
+  const setBy = new Map<string, string>();
+  const stage: PipelineStage = {
+    id,
+    ref,
+    needs,
+    params,
+    matrix,
+    setBy,
+    paramWhere: (param) => setBy.get(param) ?? source.where(['stages', id, param in matrix ? 'matrix' : 'params', param]),
+  };
+  checkParamNames(stage, source);
+  return stage;
+}
+
+/** Unknown param names are reported here, against the file, before any value is validated. */
+function checkParamNames(stage: PipelineStage, source: YamlSource): void {
+  const known = knownParams(stage.ref.definition);
+  if (!known) return;
+  for (const [section, values] of [['params', stage.params], ['matrix', stage.matrix]] as const) {
+    for (const key of Object.keys(values)) {
+      if (!known.includes(key)) {
+        throw new UserError(
+          `${source.where(['stages', stage.id, section, key])}: unknown param "${key}" of ${stage.ref.definition.name}; known params: ${known.join(', ')}.`,
+        );
+      }
+    }
+  }
+}
+
+export function knownParams(definition: StageDefinition): string[] | undefined {
+  const shape = (definition.params as unknown as { shape?: Record<string, unknown> }).shape;
+  return shape && typeof shape === 'object' ? Object.keys(shape) : undefined;
+}
+
+function applyStageOverrides(stages: PipelineStage[], overrides: Override[]): void {
+  for (const o of overrides.filter((x) => x.stage !== 'params')) {
+    const stage = stages.find((s) => s.id === o.stage);
+    if (!stage) {
+      throw new UserError(`--set ${o.text}: the pipeline has no stage "${o.stage}"; stages: ${stages.map((s) => s.id).join(', ')}.`);
+    }
+    const known = knownParams(stage.ref.definition);
+    if (known && !known.includes(o.param)) {
+      throw new UserError(`--set ${o.text}: unknown param "${o.param}" of ${stage.ref.definition.name}; known params: ${known.join(', ')}.`);
+    }
+    if (o.values.length > 1) {
+      stage.matrix[o.param] = o.values;
+      delete stage.params[o.param];
+    } else {
+      stage.params[o.param] = o.values[0];
+      delete stage.matrix[o.param];
+    }
+    stage.setBy.set(o.param, `--set ${o.text}`);
+  }
+}
+
+function checkNeeds(stages: PipelineStage[], source: YamlSource): void {
+  const byId = new Map(stages.map((s) => [s.id, s]));
+  for (const stage of stages) {
+    const def = stage.ref.definition;
+    for (const [input, need] of Object.entries(stage.needs)) {
+      const where = source.where(['stages', stage.id, 'needs', input]);
+      const spec = def.inputs[input];
+      if (!spec) {
+        throw new UserError(`${where}: ${def.name} has no input "${input}"; its inputs: ${Object.keys(def.inputs).join(', ') || 'none'}.`);
+      }
+      const upstream = byId.get(need.stage);
+      if (!upstream) {
+        throw new UserError(`${where}: needs stage "${need.stage}", which the pipeline does not define; stages: ${[...byId.keys()].join(', ')}.`);
+      }
+      const out = upstream.ref.definition.outputs[need.output];
+      if (!out) {
+        const outs = Object.keys(upstream.ref.definition.outputs).join(', ');
+        throw new UserError(`${where}: stage ${need.stage} has no output "${need.output}"; its outputs: ${outs}.`);
+      }
+      if (spec.kind !== 'files' && out.kind !== spec.kind) {
+        throw new UserError(`${where}: input ${input} takes a ${spec.kind} output but ${need.stage}.${need.output} is ${out.kind}; connect a ${spec.kind} output.`);
+      }
+      if (Boolean(spec.many) !== need.gather) {
+        const hint = spec.many ? `${need.stage}.${need.output}[*]` : `${need.stage}.${need.output}`;
+        throw new UserError(`${where}: input ${input} of ${def.name} ${spec.many ? 'gathers every instance' : 'takes one artifact'}; write ${hint}.`);
+      }
+    }
+    for (const [input, spec] of Object.entries(def.inputs)) {
+      if (!spec.optional && !(input in stage.needs)) {
+        throw new UserError(`${source.where(['stages', stage.id])}: ${def.name} requires input "${input}" (${spec.description}); add needs: { ${input}: <stage>.<output> }.`);
+      }
+    }
+  }
+}

@@ -1,0 +1,130 @@
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tableFromRows, writeArrowFile, writeSafetensorsFile } from '@lenna/core';
+import { byId, makeWorkspace, removeWorkspaces, states } from './helpers.js';
+
+afterAll(removeWorkspaces);
+
+function traceSpans(text: string): { id: string; start: number; end: number }[] {
+  const spans = new Map<string, { id: string; start: number; end: number }>();
+  for (const line of text.trim().split('\n')) {
+    const [id, what, ms] = line.split(' ');
+    const span = spans.get(id) ?? { id, start: NaN, end: NaN };
+    span[what as 'start' | 'end'] = Number(ms);
+    spans.set(id, span);
+  }
+  return [...spans.values()];
+}
+
+describe('sweeps', () => {
+  it('runs every instance, gathers them, and re-uses them when the sweep narrows; the environment keys measuring stages only', async () => {
+    const ws = await makeWorkspace();
+    const tracePath = join(ws.dir, 'trace.txt');
+    const run = await ws.lenna(['run', 'sweep.yaml', '--json', '--jobs', '2'], { env: { LENNA_FIXTURE_TRACE: tracePath } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    // A measuring stage's run overlaps no other stage's run.
+    const spans = traceSpans(await readFile(tracePath, 'utf8'));
+    expect(spans.filter((s) => s.id.startsWith('timing@'))).toHaveLength(3);
+    for (const m of spans.filter((s) => s.id.startsWith('timing@'))) {
+      for (const other of spans.filter((s) => s !== m)) expect(m.start < other.end && other.start < m.end, `${m.id} overlaps ${other.id}`).toBe(false);
+    }
+    expect(Object.keys(states(run.stdout))).toEqual([
+      'source',
+      'scale@factor=1',
+      'scale@factor=2',
+      'scale@factor=3',
+      'timing@factor=1',
+      'timing@factor=2',
+      'timing@factor=3',
+      'collect',
+    ]);
+    expect(Object.values(states(run.stdout)).every((s) => s === 'ran')).toBe(true);
+    const summaryId = byId(run.stdout).collect.outputs.summary;
+    const summary = JSON.parse(await readFile(join(ws.store, 'objects', summaryId, 'summary.json'), 'utf8')) as { values: number[] }[];
+    expect(summary.map((r) => r.values)).toEqual([[0, 1, 2], [0, 2, 4], [0, 3, 6]]);
+
+    const narrowed = await ws.lenna(['run', 'sweep.yaml', '--set', 'scale.factor=2,3', '--dry-run', '--json']);
+    const n = byId(narrowed.stdout);
+    expect(Object.keys(n)).toEqual(['source', 'scale@factor=2', 'scale@factor=3', 'timing@factor=2', 'timing@factor=3', 'collect']);
+    expect(n['scale@factor=3'].state).toBe('cached');
+    expect(n.collect.state).toBe('to-run');
+    expect(n.collect.reasons[0]).toMatch(/^input runs changed \(\[.*\] -> \[.*\]\)$/);
+
+    const otherMachine = await ws.lenna(['status', 'sweep.yaml', '--json'], { env: { LENNA_FIXTURE_BACKEND: 'wasm' } });
+    const o = byId(otherMachine.stdout);
+    expect(o['scale@factor=1'].state).toBe('cached');
+    expect(o['timing@factor=1']).toMatchObject({ state: 'to-run', reasons: ['cache key changed (environment or external files of measure)'] });
+  });
+});
+
+describe('lenna show, stage, gc, dag', () => {
+  it('shows files and artifacts in the documented JSON shapes; gc removes what no lock file references; dag', async () => {
+    const ws = await makeWorkspace();
+    await writeArrowFile(join(ws.dir, 't.arrow'), tableFromRows([{ a: 1, s: 'x' }, { a: 2, s: 'y' }, { a: 3, s: 'z' }]));
+    await writeSafetensorsFile(join(ws.dir, 'w.safetensors'), { w: { dtype: 'F32', shape: [2], data: new Float32Array([0.5, -1]) } }, { note: 'hi' });
+    await writeFile(join(ws.dir, 'v.json'), '{"k":[1,2]}');
+    const arrow = JSON.parse((await ws.lenna(['show', 't.arrow', '--json', '--limit', '2'])).stdout);
+    expect(arrow.kind).toBe('arrow');
+    expect(arrow.schema.map((c: { name: string }) => c.name)).toEqual(['a', 's']);
+    expect(arrow.rows).toEqual([{ a: 1, s: 'x' }, { a: 2, s: 'y' }]);
+    const st = JSON.parse((await ws.lenna(['show', 'w.safetensors', '--json'])).stdout);
+    expect(st).toEqual({ kind: 'safetensors', metadata: { note: 'hi' }, tensors: { w: { dtype: 'F32', shape: [2], values: [0.5, -1] } } });
+    expect(JSON.parse((await ws.lenna(['show', 'v.json', '--json'])).stdout)).toEqual({ kind: 'json', value: { k: [1, 2] } });
+    expect((await ws.lenna(['show', 'w.safetensors'])).stdout).toMatch(/w\s+F32\s+\[2\]/);
+
+    const run = await ws.lenna(['run', 'basic.yaml', '--json']);
+    const id = byId(run.stdout).join.outputs.data;
+    const artifact = JSON.parse((await ws.lenna(['show', id, '--json'])).stdout);
+    expect(artifact.id).toBe(id);
+    expect(artifact.manifest).toMatchObject({ id, stage: 'sum', output: 'data', instance: 'join' });
+    expect(artifact.files).toEqual({ 'data.json': { kind: 'json', value: [5, 10, 15] } });
+    const byInstance = JSON.parse((await ws.lenna(['show', 'join', '--pipeline', 'basic.yaml', '--json'])).stdout);
+    expect(byInstance.outputs.data.id).toBe(id);
+    expect((await ws.lenna(['show', 'nonesuch'])).exitCode).toBe(2);
+
+    await ws.edit('basic.yaml', (t) => t.replace('factor: 3', 'factor: 7'));
+    await ws.lenna(['run', 'basic.yaml']);
+    const before = (await readdir(join(ws.store, 'objects'))).length;
+    const plan = JSON.parse((await ws.lenna(['gc', '--dry-run', '--json', 'basic.yaml'])).stdout);
+    // The old right and join outputs are referenced by no lock file any more.
+    expect(plan.wouldRemove).toHaveLength(2);
+    expect((await readdir(join(ws.store, 'objects'))).length).toBe(before);
+    await ws.lenna(['gc', 'basic.yaml']);
+    expect((await readdir(join(ws.store, 'objects'))).length).toBe(before - 2);
+    expect((await ws.lenna(['verify'])).exitCode).toBe(0);
+    expect(Object.values(states((await ws.lenna(['run', 'basic.yaml', '--json'])).stdout))).toEqual(['cached', 'cached', 'cached', 'cached']);
+    const dag = await ws.lenna(['dag', 'basic.yaml', '--mermaid']);
+    expect(dag.stdout).toMatch(/^flowchart TD\n/);
+    expect(dag.stdout).toContain('n1 -->|data to a| n3');
+    expect((await ws.lenna(['run', '--help'])).stdout).toMatch(/Example: lenna run/);
+  });
+
+  it('lenna stage runs one stage on a folder input, commits and copies its outputs; bad params exit 2', async () => {
+    const ws = await makeWorkspace();
+    await mkdir(join(ws.dir, 'in'));
+    await writeFile(join(ws.dir, 'in', 'data.json'), '[1,2]');
+    const r = await ws.lenna(['stage', './stages/double/stage.js', '--in', 'data=in', '--param', 'factor=10', '--out', 'out', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(await ws.read('out/data/data.json'))).toEqual([10, 20]);
+    const result = JSON.parse(r.stdout);
+    expect(result.params).toMatchObject({ factor: 10 });
+    expect(await readdir(join(ws.store, 'objects'))).toEqual([result.outputs.data]);
+    const bad = await ws.lenna(['stage', './stages/double/stage.js', '--in', 'data=in', '--param', 'fctor=1']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--param fctor: .*known params: factor/);
+    const missing = await ws.lenna(['stage', './stages/double/stage.js']);
+    expect(missing.stderr).toMatch(/missing --in data=/);
+  });
+
+
+  it('lenna data check delegates to @lenna/data and prints its result', async () => {
+    const ws = await makeWorkspace();
+    const r = await ws.lenna(['data', 'check', 'synthetic', '--seed', '3', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const { checkDataset } = (await import('@lenna/data')) as { checkDataset: (n: string, o: { seed?: number }) => Promise<unknown> };
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(await checkDataset('synthetic', { seed: 3 }))));
+    const bad = await ws.lenna(['data', 'check', 'nope']);
+    expect(bad.exitCode).toBe(2);
+  });
+});

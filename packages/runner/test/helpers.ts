@@ -1,0 +1,71 @@
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const fixturesDir = join(here, 'fixtures');
+export const repoRoot = resolve(here, '../../..');
+export const lennaBin = resolve(here, '../bin/lenna.js');
+
+/** A temp folder with copies of the fixture stages and pipelines, its own store, and node_modules linked. */
+export interface Workspace {
+  dir: string;
+  store: string;
+  lenna(args: string[], opts?: { env?: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  spawn(args: string[]): ResultPromise;
+  read(file: string): Promise<string>;
+  edit(file: string, change: (text: string) => string): Promise<void>;
+}
+
+const created: string[] = [];
+
+/** For afterAll: removes every workspace this test file made. */
+export async function removeWorkspaces(): Promise<void> {
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+}
+
+export async function makeWorkspace(): Promise<Workspace> {
+  const dir = await mkdtemp(join(tmpdir(), 'lenna-runner-'));
+  created.push(dir);
+  await cp(fixturesDir, dir, { recursive: true });
+  // Fixture stages import @lenna/core and zod: resolve them from the repository.
+  await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const store = join(dir, 'store');
+  const env = { LENNA_STORE: store };
+  const spawn = (args: string[], extra: Record<string, string> = {}): ResultPromise =>
+    execa(process.execPath, [lennaBin, ...args], { cwd: dir, env: { ...env, ...extra }, reject: false });
+  return {
+    dir,
+    store,
+    spawn: (args) => spawn(args),
+    async lenna(args, opts = {}) {
+      const r = await spawn(args, opts.env);
+      return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+    },
+    read: (file) => readFile(join(dir, file), 'utf8'),
+    async edit(file, change) {
+      const path = join(dir, file);
+      await writeFile(path, change(await readFile(path, 'utf8')));
+    },
+  };
+}
+
+export interface StageJson {
+  id: string;
+  stage: string;
+  state: string;
+  reasons: string[];
+  outputs: Record<string, string>;
+}
+
+/** Parses `--json` output and maps instance id -> entry. */
+export function byId(stdout: string): Record<string, StageJson> {
+  const parsed = JSON.parse(stdout) as { stages: StageJson[] };
+  return Object.fromEntries(parsed.stages.map((s) => [s.id, s]));
+}
+
+export function states(stdout: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(byId(stdout)).map(([k, v]) => [k, v.state]));
+}

@@ -1,0 +1,163 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadPipeline } from '../src/pipeline/load.js';
+import { parseOverride, parseScalar } from '../src/pipeline/overrides.js';
+import { fixturesDir } from './helpers.js';
+
+const tempDirs: string[] = [];
+afterAll(() => Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+/** Writes a pipeline that names the fixture stages by absolute path, in a temp folder. */
+async function pipelineFile(text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lenna-yaml-'));
+  tempDirs.push(dir);
+  const file = join(dir, 'p.yaml');
+  await writeFile(file, text.replaceAll('./stages/', `${fixturesDir}/stages/`));
+  return file;
+}
+
+async function loadError(text: string, overrides: string[] = []): Promise<string> {
+  const file = await pipelineFile(text);
+  try {
+    await loadPipeline(file, { overrides: overrides.map(parseOverride) });
+  } catch (error) {
+    expect((error as Error).name).toBe('UserError');
+    return (error as Error).message;
+  }
+  throw new Error('expected the pipeline to be rejected');
+}
+
+const diamond = `name: d
+params:
+  seed: 5
+stages:
+  source:
+    uses: ./stages/source/stage.js
+    params:
+      seed: \${params.seed}
+      size: 2
+  left:
+    uses: ./stages/double/stage.js
+    needs: { data: source.data }
+  right:
+    uses: ./stages/double/stage.js
+    needs: { data: source.data }
+    params:
+      factor: 3
+  join:
+    uses: ./stages/sum/stage.js
+    needs:
+      a: left.data
+      b: right.data
+`;
+
+describe('pipeline YAML', () => {
+  it('orders stages topologically, applies defaults and keeps substituted numbers numbers', async () => {
+    const p = await loadPipeline(await pipelineFile(diamond));
+    expect(p.instances.map((i) => i.id)).toEqual(['source', 'left', 'right', 'join']);
+    expect(p.instances[0].params).toEqual({ seed: 5, size: 2, bytes: 0 });
+    expect(p.instances[1].params).toEqual({ factor: 2, sleepMs: 0, killSelf: false, bytes: 0 });
+    expect(p.lockFile.endsWith('p.lock.json')).toBe(true);
+  });
+
+  it('names the line of an unknown param', async () => {
+    const message = await loadError(diamond.replace('factor: 3', 'factr: 3'));
+    expect(message).toMatch(/p\.yaml:17: stages\.right\.params\.factr: unknown param "factr" of double; known params: factor/);
+  });
+
+  it('names the line and value of a mistyped param', async () => {
+    const message = await loadError(diamond.replace('size: 2', 'size: two'));
+    expect(message).toMatch(/p\.yaml:9: stages\.source\.params\.size: .*expected number.*"two"/);
+  });
+
+  it('rejects a cycle, naming it', async () => {
+    const text = diamond.replace('needs: { data: source.data }\n  right', 'needs: { data: join.data }\n  right');
+    const message = await loadError(text);
+    expect(message).toMatch(/cycle \((left|join|right) -> .* -> \1\)/);
+  });
+
+  it('rejects a need of an undefined stage and of an undeclared output', async () => {
+    expect(await loadError(diamond.replace('a: left.data', 'a: lefty.data'))).toMatch(/p\.yaml:21: stages\.join\.needs\.a: needs stage "lefty"/);
+    expect(await loadError(diamond.replace('a: left.data', 'a: left.numbers'))).toMatch(/stage left has no output "numbers"; its outputs: data/);
+  });
+
+  it('rejects a missing required input, an unknown stage file, an unknown key and bad YAML', async () => {
+    expect(await loadError(diamond.replace('      b: right.data\n', ''))).toMatch(/stages\.join: sum requires input "b"/);
+    expect(await loadError(diamond.replace('./stages/sum/stage.js', './stages/nope.js'))).toMatch(/p\.yaml:19: stages\.join\.uses: cannot load stage file/);
+    expect(await loadError(diamond.replace('  join:\n', '  join:\n    uzes: x\n'))).toMatch(/p\.yaml:19: stages\.join\.uzes: unknown key "uzes"/);
+    expect(await loadError('name: x\nstages: [\n')).toMatch(/p\.yaml:\d+: invalid YAML/);
+    expect(await loadError(diamond.replace('${params.seed}', '${params.sed}'))).toMatch(/\$\{params\.sed\} names no shared param; .*known: seed/);
+  });
+
+  it('--set overrides a param, and several values make a sweep', async () => {
+    const file = await pipelineFile(diamond);
+    const one = await loadPipeline(file, { overrides: [parseOverride('right.factor=0.5')] });
+    expect(one.instances.find((i) => i.id === 'right')?.params).toMatchObject({ factor: 0.5 });
+    const sweep = await loadPipeline(file, { overrides: [parseOverride('right.factor=1,2')] });
+    expect(sweep.instances.map((i) => i.id)).toEqual(['source', 'left', 'right@factor=1', 'right@factor=2', 'join@factor=1', 'join@factor=2']);
+    expect(await loadError(diamond, ['right.fctor=1'])).toMatch(/--set right\.fctor=1: unknown param "fctor"/);
+    expect(await loadError(diamond, ['nosuch.factor=1'])).toMatch(/no stage "nosuch"/);
+    expect(await loadError(diamond, ['right.factor=big'])).toMatch(/--set right\.factor=big: .*expected number/);
+  });
+
+  it('parses --set values the way YAML types them', () => {
+    expect([parseScalar('0.1'), parseScalar('true'), parseScalar('abc'), parseScalar('3')]).toEqual([0.1, true, 'abc', 3]);
+  });
+});
+
+describe('matrix', () => {
+  const sweep = `name: s
+stages:
+  source:
+    uses: ./stages/source/stage.js
+  scale:
+    uses: ./stages/double/stage.js
+    needs: { data: source.data }
+    matrix:
+      factor: [1, 2]
+      sleepMs: [0, 1]
+  join:
+    uses: ./stages/sum/stage.js
+    needs:
+      a: scale.data
+      b: scale.data
+  collect:
+    uses: ./stages/gather/stage.js
+    needs:
+      runs: join.data[*]
+`;
+
+  it('runs the cartesian product, fans out downstream consistently and gathers every instance', async () => {
+    const p = await loadPipeline(await pipelineFile(sweep));
+    const ids = p.instances.map((i) => i.id);
+    expect(ids.filter((i) => i.startsWith('scale'))).toEqual([
+      'scale@factor=1,sleepMs=0',
+      'scale@factor=1,sleepMs=1',
+      'scale@factor=2,sleepMs=0',
+      'scale@factor=2,sleepMs=1',
+    ]);
+    // join reads a and b from the same scale instance: 4 joins, not 16.
+    const joins = p.instances.filter((i) => i.stage.id === 'join');
+    expect(joins).toHaveLength(4);
+    for (const j of joins) {
+      const a = j.inputs.a as { from: { id: string } };
+      const b = j.inputs.b as { from: { id: string } };
+      expect(a.from.id).toBe(b.from.id);
+      expect(j.id).toBe(a.from.id.replace('scale@', 'join@'));
+    }
+    const collect = p.instances.find((i) => i.id === 'collect');
+    expect((collect?.inputs.runs as { from: { id: string } }[]).map((r) => r.from.id)).toEqual(joins.map((j) => j.id));
+    expect(p.instances.find((i) => i.id === 'scale@factor=2,sleepMs=1')?.params).toMatchObject({ factor: 2, sleepMs: 1 });
+  });
+
+  it('rejects a gather written without [*] and a plain need written with it', async () => {
+    expect(await loadError(sweep.replace('join.data[*]', 'join.data'))).toMatch(/input runs of gather gathers every instance; write join\.data\[\*\]/);
+    expect(await loadError(sweep.replace('a: scale.data', 'a: scale.data[*]'))).toMatch(/input a of sum takes one artifact/);
+  });
+
+  it('validates matrix values against the stage schema with the matrix line', async () => {
+    expect(await loadError(sweep.replace('factor: [1, 2]', 'factor: [1, "x"]'))).toMatch(/p\.yaml:9: stages\.scale\.matrix\.factor: .*expected number/);
+  });
+});

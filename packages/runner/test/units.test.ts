@@ -1,0 +1,75 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, sha256Hex } from '@lenna/core';
+import { cacheKeyOf } from '../src/cache-key.js';
+import { formatLockFile, readLockFile, updateLockFile, type LockEntry } from '../src/lockfile.js';
+import { ExclusiveLock } from '../src/exclusive.js';
+
+const parts = { stage: 's', version: 1, code: 'c0de', params: { a: 1, b: [1, 2] }, inputs: { x: 'id1' } };
+
+describe('cache key', () => {
+  it('is sha256 of the canonical JSON of exactly the documented parts', () => {
+    const expected = sha256Hex('{"code":"c0de","inputs":{"x":"id1"},"params":{"a":1,"b":[1,2]},"stage":"s","version":1}');
+    expect(cacheKeyOf(parts)).toBe(expected);
+    expect(cacheKeyOf({ ...parts, params: { b: [1, 2], a: 1 } })).toBe(expected);
+  });
+
+  it('changes with each part, and the environment counts only when given', () => {
+    const base = cacheKeyOf(parts);
+    const variants = [
+      { ...parts, stage: 't' },
+      { ...parts, version: 2 },
+      { ...parts, code: 'c0df' },
+      { ...parts, params: { a: 2, b: [1, 2] } },
+      { ...parts, inputs: { x: 'id2' } },
+      { ...parts, external: 'cifar-abc' },
+      { ...parts, env: { cpu: 'x' } },
+    ].map(cacheKeyOf);
+    expect(new Set([base, ...variants]).size).toBe(variants.length + 1);
+    expect(cacheKeyOf({ ...parts, env: undefined, external: undefined })).toBe(base);
+  });
+});
+
+describe('lock file', () => {
+  const entry = (key: string): LockEntry => ({ stage: 's', version: 1, code: 'c', key, params: { z: 1, a: 2 }, inputs: {}, outputs: { o: 'id' } });
+
+  it('is written with sorted keys, 2-space indent and a trailing newline', () => {
+    const text = formatLockFile({ stages: { b: entry('k2'), a: entry('k1') }, pipeline: 'p' });
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(text.indexOf('"a"')).toBeLessThan(text.indexOf('"b"'));
+    expect(text).toContain('\n  "pipeline": "p"');
+    expect(text.indexOf('"a": 2')).toBeLessThan(text.indexOf('"z": 1'));
+    expect(JSON.parse(text)).toEqual({ pipeline: 'p', stages: { a: entry('k1'), b: entry('k2') } });
+  });
+
+  it('keeps every concurrent update (read-modify-write under a lock)', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'lenna-lock-')), 'p.lock.json');
+    await Promise.all(Array.from({ length: 20 }, (_, i) => updateLockFile(path, 'p', (lock) => void (lock.stages[`s${i}`] = entry(`k${i}`)))));
+    const lock = await readLockFile(path);
+    expect(Object.keys(lock?.stages ?? {})).toHaveLength(20);
+    expect(canonicalJson(JSON.parse(await readFile(path, 'utf8')))).toBe(canonicalJson(lock));
+    await rm(join(path, '..'), { recursive: true, force: true });
+  });
+});
+
+describe('exclusive grant', () => {
+  it('serves one holder at a time, first come first served, and forgets a dead owner', async () => {
+    const lock = new ExclusiveLock();
+    const order: string[] = [];
+    await lock.acquire('a');
+    const b = lock.acquire('b').then(() => order.push('b'));
+    const c = lock.acquire('c').then(() => order.push('c'));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    lock.release('a');
+    await b;
+    expect(order).toEqual(['b']);
+    lock.forget('b');
+    await c;
+    expect(order).toEqual(['b', 'c']);
+    lock.release('c');
+    expect(lock.held).toBe(false);
+  });
+});
