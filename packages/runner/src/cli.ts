@@ -12,6 +12,9 @@ Usage: lenna <command> [options]   (lenna <command> --help for each)
   gc [--dry-run]           remove artifacts no lock file references
   verify                   re-hash the store; exit 1 if anything is corrupt
   data check <dataset>     check an image data set
+  export <pipeline> <tar>  pack every artifact the pipeline's lock file references
+  import <tar>             put an exported tar's artifacts into the store, verifying every hash
+  report <pipeline>        print the report table and where its files are
 
 Exit status: 0 ok, 1 a stage failed, 2 a usage or pipeline error, 3 --cached-only with stages to run.
 The store is ./artifacts (LENNA_STORE overrides).
@@ -30,6 +33,9 @@ const commands: Record<string, () => Promise<Command>> = {
   gc: async () => (await import('./commands/store.js')).gcCommand,
   verify: async () => (await import('./commands/store.js')).verifyCommand,
   data: async () => (await import('./commands/data.js')).dataCommand,
+  export: async () => (await import('./commands/archive.js')).exportCommand,
+  import: async () => (await import('./commands/archive.js')).importCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
 };
 
 const EXIT_USER = 2;

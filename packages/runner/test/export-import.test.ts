@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { byId, makeWorkspace, removeWorkspaces } from './helpers.js';
+
+afterAll(removeWorkspaces);
+
+describe('lenna export / import / run --cached-only', () => {
+  it('reproduces a sweep from an exported tar in an empty store without computing anything', async () => {
+    const origin = await makeWorkspace();
+    const first = await origin.lenna(['run', 'sweep.yaml', '--json', '--jobs', '2']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const collect = byId(first.stdout).collect;
+    const gathered = await readFile(join(origin.store, 'objects', collect.outputs.summary, 'summary.json'));
+
+    const tar = join(origin.dir, 'sweep.tar.gz');
+    const exported = await origin.lenna(['export', 'sweep.yaml', tar]);
+    expect(exported.exitCode, exported.stderr).toBe(0);
+
+    // A second workspace: same pipeline files, an empty store, no lock file yet.
+    const ci = await makeWorkspace();
+    const before = await ci.lenna(['run', 'sweep.yaml', '--cached-only']);
+    expect(before.exitCode).toBe(3);
+    expect(before.stdout + before.stderr).toContain('collect');
+
+    const imported = await ci.lenna(['import', tar, '--locks', '.', '--json']);
+    expect(imported.exitCode, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout).written).toEqual(['sweep.lock.json']);
+
+    const reproduced = await ci.lenna(['run', 'sweep.yaml', '--cached-only', '--json']);
+    expect(reproduced.exitCode, reproduced.stderr).toBe(0);
+    const stages = byId(reproduced.stdout);
+    expect(Object.values(stages).every((s) => s.state === 'cached')).toBe(true);
+    expect(stages.collect.outputs.summary).toBe(collect.outputs.summary);
+    expect(await readFile(join(ci.store, 'objects', collect.outputs.summary, 'summary.json'))).toEqual(gathered);
+    expect((await ci.lenna(['verify'])).exitCode).toBe(0);
+  });
+
+  it('refuses to export a pipeline that never ran, naming the lock file', async () => {
+    const ws = await makeWorkspace();
+    const r = await ws.lenna(['export', 'sweep.yaml', join(ws.dir, 'x.tar')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/sweep\.lock\.json does not exist/);
+  });
+});
