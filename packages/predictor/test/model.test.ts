@@ -1,0 +1,101 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSafetensorsFile, UserError, writeSafetensorsFile } from '@lenna/core';
+import { applyTransforms, fitTransforms, readCellRows, syntheticDatasetTable, targetToMs, type CellRow } from '@lenna/preprocess';
+import { initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS, type LatencyModel } from '../src/index.js';
+
+let root: string;
+let model: LatencyModel;
+let reference: (row: CellRow) => number;
+let rows: CellRow[];
+const hidden = [7, 5];
+
+/** Plain-JS forward pass of the saved weights: an implementation independent of tfjs. */
+function denseForward(kernels: Float32Array[], biases: Float32Array[], skip: Float32Array, sizes: number[], x: Float32Array): number {
+  const linear = x.reduce((sum, v, i) => sum + v * skip[i], 0);
+  let h = Array.from(x);
+  kernels.forEach((k, l) => {
+    const out = Array.from(biases[l]);
+    for (let j = 0; j < sizes[l + 1]; j++) for (let i = 0; i < sizes[l]; i++) out[j] += h[i] * k[i * sizes[l + 1] + j];
+    h = l < kernels.length - 1 ? out.map(Math.tanh) : out;
+  });
+  return h[0] + linear;
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  root = await mkdtemp(join(tmpdir(), 'lenna-model-'));
+  rows = readCellRows(syntheticDatasetTable({ rowsPerShape: 4, seed: 2 }), 'synthetic').rows;
+  const transforms = fitTransforms(rows, { ops: ['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5'], probs: 'standardise' });
+  const weights = initMlp(transforms.featureOrder.length, hidden, 'tanh', 4, true);
+  // Non-zero biases and skip weights so that the test sees them used.
+  weights.biases.forEach((b, l) => b.assign(tf.fill(b.shape, 0.1 * (l + 1))));
+  weights.skip!.assign(tf.randomUniform(weights.skip!.shape, -0.05, 0.05, 'float32', 3));
+  const { json, tensors } = modelArtifact(weights, transforms, hidden, 'tanh');
+  await writeSafetensorsFile(join(root, MODEL_WEIGHTS), tensors);
+  await writeFile(join(root, MODEL_JSON), JSON.stringify(json));
+  const sizes = [transforms.featureOrder.length, ...hidden, 1];
+  const kernels = weights.kernels.map((k) => k.dataSync() as Float32Array);
+  const biases = weights.biases.map((b) => b.dataSync() as Float32Array);
+  const skip = weights.skip!.dataSync() as Float32Array;
+  reference = (row) => targetToMs(transforms, denseForward(kernels, biases, skip, sizes, applyTransforms(transforms, [row])));
+  model = await loadLatencyModel(root);
+});
+
+afterAll(async () => {
+  model?.dispose();
+  await rm(root, { recursive: true, force: true });
+});
+
+const asMatrix = (probs: ArrayLike<number>, ops: number) => Array.from({ length: probs.length / ops }, (_, e) => Array.from(probs).slice(e * ops, (e + 1) * ops));
+
+describe('loadLatencyModel', () => {
+  it('predicts what the plain transforms + a plain dense forward pass give', () => {
+    expect(model.ops).toHaveLength(8);
+    expect(model.edges).toBe(14);
+    for (const row of rows) {
+      const ms = model.predictMs(row, asMatrix(row.probs, 8));
+      expect(ms / reference(row)).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('predictTensor has the gradient finite differences give (w.r.t. the probabilities)', () => {
+    const row = rows[5];
+    const base = Float32Array.from(row.probs);
+    const probs = tf.tensor2d(base, [14, 8]);
+    const grad = tf.grad((p: tf.Tensor) => model.predictTensor(row, p as tf.Tensor2D))(probs).dataSync();
+    const h = 1e-2;
+    const at = (values: Float32Array) => tf.tidy(() => model.predictTensor(row, tf.tensor2d(values, [14, 8])).dataSync()[0]);
+    const scale = Math.max(...Array.from(grad, Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    for (let j = 0; j < base.length; j++) {
+      const plus = base.slice();
+      const minus = base.slice();
+      plus[j] += h;
+      minus[j] -= h;
+      const numeric = (at(plus) - at(minus)) / (2 * h);
+      expect(Math.abs(numeric - grad[j])).toBeLessThan(2e-2 * scale + 1e-6);
+    }
+  });
+
+  it('refuses a folder without a model, or weights that do not fit model.json', async () => {
+    await expect(loadLatencyModel(join(root, 'nowhere'))).rejects.toThrow(UserError);
+    const broken = join(root, 'broken');
+    await mkdir(broken);
+    const json = JSON.parse(await readFile(join(root, MODEL_JSON), 'utf8'));
+    await writeFile(join(broken, MODEL_JSON), JSON.stringify({ ...json, hidden: [9, 5] }));
+    await writeSafetensorsFile(join(broken, MODEL_WEIGHTS), { 'mlp.l0.kernel': { dtype: 'F32', shape: [1], data: new Float32Array(1) } });
+    await expect(loadLatencyModel(broken)).rejects.toThrow(/mlp.l0.kernel/);
+    // model.json says there is a skip path, so its kernel is required too.
+    const noSkip = join(root, 'no-skip');
+    await mkdir(noSkip);
+    const { tensors } = await readSafetensorsFile(join(root, MODEL_WEIGHTS));
+    delete tensors['mlp.skip.kernel'];
+    await writeSafetensorsFile(join(noSkip, MODEL_WEIGHTS), tensors);
+    await writeFile(join(noSkip, MODEL_JSON), JSON.stringify(json));
+    await expect(loadLatencyModel(noSkip)).rejects.toThrow(/mlp.skip.kernel/);
+  });
+});

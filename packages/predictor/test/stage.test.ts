@@ -1,0 +1,72 @@
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readArrowFile, readSafetensorsFile, runStageInProcess, UserError, writeArrowFile } from '@lenna/core';
+import { readCellRows, stage as preprocess, syntheticDatasetTable } from '@lenna/preprocess';
+import { latencyMetrics, loadLatencyModel, METRIC_COLUMNS, stage } from '../src/index.js';
+
+// Small MLPs train fine on the pure-JS backend; it keeps this file independent of wasm.
+process.env.LENNA_BACKEND = 'cpu';
+
+let root: string;
+let inputs: Record<string, string>;
+const params = { hidden: [32, 32], epochs: 80, batchSize: 32, learningRate: 0.003, weightDecay: 1e-3, patience: 20 };
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'lenna-predictor-'));
+  await mkdir(join(root, 'dataset'));
+  await writeArrowFile(join(root, 'dataset', 'dataset.arrow'), syntheticDatasetTable({ rowsPerShape: 40, seed: 9 }));
+  await runStageInProcess(preprocess, { params: {}, inputs: { dataset: join(root, 'dataset') }, stagingDir: join(root, 'prep') });
+  inputs = Object.fromEntries(['train', 'val', 'test', 'transforms'].map((name) => [name, join(root, 'prep', name)]));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('predictor stage', () => {
+  it('writes the model, the metrics of mlp/lut/ridge on test, and the parity plot', async () => {
+    const out = join(root, 'out');
+    await runStageInProcess(stage, { params, inputs, stagingDir: out });
+    expect((await readdir(join(out, 'model'))).sort()).toEqual(['model.json', 'model.safetensors']);
+    expect(await readdir(join(out, 'parity'))).toEqual(['parity.svg']);
+    expect((await readFile(join(out, 'parity', 'parity.svg'), 'utf8')).startsWith('<svg')).toBe(true);
+
+    const { tensors } = await readSafetensorsFile(join(out, 'model', 'model.safetensors'));
+    expect(Object.keys(tensors).sort()).toEqual(['mlp.l0.bias', 'mlp.l0.kernel', 'mlp.l1.bias', 'mlp.l1.kernel', 'mlp.l2.bias', 'mlp.l2.kernel', 'mlp.skip.kernel']);
+    expect(tensors['mlp.skip.kernel'].shape).toEqual([8 + 14 * 8, 1]);
+    expect(tensors['mlp.l0.kernel'].shape).toEqual([8 + 14 * 8, 32]);
+    const modelJson = JSON.parse(await readFile(join(out, 'model', 'model.json'), 'utf8'));
+    expect(modelJson).toMatchObject({ format: 'lenna-latency-mlp', version: 1, edges: 14, hidden: [32, 32], activation: 'relu', skip: true });
+
+    const table = await readArrowFile(join(out, 'metrics', 'metrics.arrow'));
+    expect(table.schema.fields.map((f) => f.name)).toEqual(['model', ...METRIC_COLUMNS, 'n_test']);
+    const metrics = JSON.parse(await readFile(join(out, 'metrics', 'metrics.json'), 'utf8')).metrics as Record<string, number | string>[];
+    expect(metrics.map((m) => m.model)).toEqual(['mlp', 'lut', 'ridge']);
+    expect(Array.from(table.getChild('model')!.toArray())).toEqual(['mlp', 'lut', 'ridge']);
+    expect(metrics.every((m) => m.n_test === 24)).toBe(true);
+
+    // The metrics agree with the saved model asked afresh about the test rows, and with the LUT column.
+    const testTable = await readArrowFile(join(inputs.test, 'test.arrow'));
+    const { rows } = readCellRows(testTable, 'test.arrow');
+    const model = await loadLatencyModel(join(out, 'model'));
+    const matrix = (p: ArrayLike<number>) => Array.from({ length: 14 }, (_, e) => Array.from(p).slice(e * 8, e * 8 + 8));
+    const predicted = rows.map((r) => model.predictMs(r, matrix(r.probs)));
+    model.dispose();
+    const measured = rows.map((r) => r.latencyMs);
+    expect(latencyMetrics(predicted, measured).mape).toBeCloseTo(metrics[0].mape as number, 4);
+    const lut = Array.from(testTable.getChild('lut_latency_ms')!.toArray() as Float64Array);
+    expect(latencyMetrics(lut, measured).mape).toBeCloseTo(metrics[1].mape as number, 10);
+
+    // The synthetic latency has a non-additive term the LUT cannot see: the MLP must beat it.
+    expect(metrics[0].mape as number).toBeLessThan(metrics[1].mape as number);
+  });
+
+  it('refuses params it does not know, and inputs without their files', async () => {
+    await expect(runStageInProcess(stage, { params: { hiden: [8] }, inputs, stagingDir: join(root, 'bad') })).rejects.toThrow(UserError);
+    await expect(
+      runStageInProcess(stage, { params, inputs: { ...inputs, test: inputs.transforms }, stagingDir: join(root, 'bad2') }),
+    ).rejects.toThrow(/Input 'test'.*test.arrow/);
+  });
+});

@@ -1,0 +1,54 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import {
+  applyTransforms, fitTransforms, msToTarget, msToTargetTf, readCellRows, syntheticDatasetTable,
+  targetToMs, targetToMsTf, transformFeaturesTf, flattenProbs,
+} from '../src/index.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('transformFeaturesTf agrees with applyTransforms', () => {
+  const { rows, ops } = readCellRows(syntheticDatasetTable({ rowsPerShape: 5, seed: 7 }), 'synthetic');
+
+  for (const mode of ['raw', 'standardise'] as const) {
+    it(`on every row (probs ${mode})`, () => {
+      const t = fitTransforms(rows.slice(0, 12), { ops, probs: mode });
+      const expected = applyTransforms(t, rows);
+      const n = t.featureOrder.length;
+      rows.forEach((row, i) => {
+        const probs = tf.tensor2d(row.probs as Float32Array, [t.edges, ops.length]);
+        const got = transformFeaturesTf(t, row, probs);
+        expect(got.shape).toEqual([1, n]);
+        const values = got.dataSync();
+        for (let j = 0; j < n; j++) expect(values[j]).toBeCloseTo(expected[i * n + j], 4);
+        tf.dispose([probs, got]);
+      });
+    });
+  }
+
+  it('is differentiable in probs: d(sum features)/dp = 1/std', () => {
+    const t = fitTransforms(rows.slice(0, 12), { ops, probs: 'standardise' });
+    const probs = tf.tensor2d(rows[0].probs as Float32Array, [t.edges, ops.length]);
+    const grad = tf.grad((p: tf.Tensor) => tf.sum(transformFeaturesTf(t, rows[0], p as tf.Tensor2D)))(probs);
+    const g = grad.dataSync();
+    if (t.probs.mode !== 'standardise') throw new Error('expected standardised probs');
+    t.probs.std.forEach((s, j) => expect(g[j]).toBeCloseTo(1 / s, 3));
+  });
+
+  it('converts the target both ways like the TS functions', () => {
+    const t = fitTransforms(rows, { ops });
+    const ms = [0.02, 0.5, 3];
+    const target = msToTargetTf(t, tf.tensor1d(ms)).dataSync();
+    ms.forEach((m, i) => expect(target[i]).toBeCloseTo(msToTarget(t, m), 4));
+    const back = targetToMsTf(t, tf.tensor1d([-1, 0, 2])).dataSync();
+    [-1, 0, 2].forEach((y, i) => expect(back[i] / targetToMs(t, y)).toBeCloseTo(1, 5));
+  });
+
+  it('refuses a probability matrix of the wrong size', () => {
+    const t = fitTransforms(rows, { ops });
+    expect(() => transformFeaturesTf(t, rows[0], tf.zeros([3, ops.length]) as tf.Tensor2D)).toThrow(/\[14, 8\]/);
+    expect(() => flattenProbs([[1, 0]], 14, 8)).toThrow(/14 x 8/);
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '@lenna/core';
+import { applyTransforms, fitTransforms, msToTarget, parseTransforms, targetToMs, type CellRow } from '../src/index.js';
+
+const ops = ['none', 'sep_conv_3x3'];
+function row(overrides: Partial<CellRow>): CellRow {
+  return { blockType: 'normal', reductionPrev: false, cPrevPrev: 8, cIn: 8, c: 8, hw: 16, batch: 2, probs: [0.5, 0.5], latencyMs: 1, ...overrides };
+}
+
+describe('fitTransforms / applyTransforms', () => {
+  const train = [
+    row({ blockType: 'normal', c: 4, probs: [1, 0], latencyMs: Math.E }),
+    row({ blockType: 'reduction', reductionPrev: true, c: 16, probs: [0.25, 0.75], latencyMs: Math.E ** 3 }),
+  ];
+
+  it('one-hots the block type and standardises log shapes with train statistics (hand-computed)', () => {
+    const t = fitTransforms(train, { ops });
+    // ln 4 and ln 16 = 2 ln 4: mean 1.5 ln 4, population std 0.5 ln 4.
+    expect(t.numeric.c.mean).toBeCloseTo(1.5 * Math.log(4), 12);
+    expect(t.numeric.c.std).toBeCloseTo(0.5 * Math.log(4), 12);
+    // cIn is constant on train: std falls back to 1 so the feature is 0 rather than NaN.
+    expect(t.numeric.c_in).toEqual({ mean: Math.log(8), std: 1 });
+    expect(t.target).toEqual({ mean: 2, std: 1 });
+    expect(t.featureOrder).toEqual([
+      'block_normal', 'block_reduction', 'reduction_prev',
+      'log_c_prev_prev', 'log_c_in', 'log_c', 'log_hw', 'log_batch',
+      'p_e0_none', 'p_e0_sep_conv_3x3',
+    ]);
+    const x = applyTransforms(t, train);
+    expect(Array.from(x.subarray(0, 10))).toEqual([1, 0, 0, 0, 0, -1, 0, 0, 1, 0]);
+    expect(Array.from(x.subarray(10, 20))).toEqual([0, 1, 1, 0, 0, 1, 0, 0, 0.25, 0.75]);
+  });
+
+  it('standardises probabilities per column when asked', () => {
+    const t = fitTransforms(train, { ops, probs: 'standardise' });
+    expect(t.probs).toEqual({ mode: 'standardise', mean: [0.625, 0.375], std: [0.375, 0.375] });
+    const x = applyTransforms(t, [row({ probs: [0.625 + 0.375 * 2, 0] })]);
+    expect(x[8]).toBeCloseTo(2, 6);
+    expect(x[9]).toBeCloseTo(-1, 6);
+  });
+
+  it('maps ms to the target and back', () => {
+    const t = fitTransforms(train, { ops });
+    expect(msToTarget(t, Math.E ** 3)).toBeCloseTo(1, 12);
+    for (const ms of [0.01, 1, 37.5]) expect(targetToMs(t, msToTarget(t, ms))).toBeCloseTo(ms, 9);
+  });
+
+  it('round-trips through JSON and rejects a malformed file', () => {
+    const t = fitTransforms(train, { ops, probs: 'standardise' });
+    expect(parseTransforms(JSON.parse(JSON.stringify(t)), 'transforms.json')).toEqual(t);
+    expect(() => parseTransforms({ ...t, target: { mean: 0, std: 0 } }, 'transforms.json')).toThrow(UserError);
+    expect(() => parseTransforms({ ...t, edges: 2 }, 'transforms.json')).toThrow(/probs.mean/);
+  });
+});
