@@ -1,0 +1,66 @@
+import * as tf from '@tensorflow/tfjs';
+import { createBatcher } from '@lenna/data';
+import { crossEntropy, genotypeToText, type SearchNetwork } from '@lenna/nn';
+import type { SearchData } from './data.js';
+import { meanAlphaEntropy, type HistoryRow } from './history.js';
+import type { LatencyTerm } from './latency.js';
+import { countCorrect } from './step.js';
+
+/** What an epoch's report reads: the network, its α half and the latency term. */
+export interface ReportSource {
+  net: SearchNetwork;
+  data: SearchData;
+  batchSize: number;
+  latency?: LatencyTerm;
+}
+
+/** E[lat] in ms at the current α, or null without a latency model. */
+export function expectedMs(loop: Pick<ReportSource, 'latency' | 'net'>): number | null {
+  if (!loop.latency) return null;
+  return tf.tidy(() => loop.latency!.expected(loop.net.alphas.normal, loop.net.alphas.reduce).dataSync()[0]);
+}
+
+/** Loss and accuracy on the whole architecture half, BatchNorm in evaluation mode (as DARTS's `infer`). */
+function validate(loop: ReportSource): { loss: number; acc: number } {
+  const batches = createBatcher(loop.data.arch, { batchSize: loop.batchSize, seed: 0, shuffle: false });
+  let [lossSum, correct, seen] = [0, 0, 0];
+  for (const b of batches.epochBatches()) {
+    const [loss, hits] = tf.tidy(() => {
+      const logits = loop.net.forward(b.x, { training: false });
+      return [crossEntropy(logits, b.y).dataSync()[0], countCorrect(logits, b.y).dataSync()[0]];
+    });
+    lossSum += loss * b.y.shape[0];
+    correct += hits;
+    seen += b.y.shape[0];
+    tf.dispose([b.x, b.y]);
+  }
+  return { loss: lossSum / seen, acc: correct / seen };
+}
+
+export function epochRow(loop: ReportSource, epoch: number, lr: number, train: { loss: number; acc: number }, seconds: number): HistoryRow {
+  const val = validate(loop);
+  const genotype = loop.net.genotype();
+  const alphas = [loop.net.alphas.normal.arraySync() as number[][], loop.net.alphas.reduce.arraySync() as number[][]];
+  return {
+    epoch,
+    train_loss: train.loss,
+    train_acc: train.acc,
+    val_loss: val.loss,
+    val_acc: val.acc,
+    expected_latency_ms: expectedMs(loop),
+    alpha_entropy: meanAlphaEntropy(...alphas),
+    genotype: genotypeToText(genotype),
+    n_skip: genotype.normal.filter(([op]) => op === 'skip_connect').length,
+    seconds,
+    lr,
+  };
+}
+
+export function describeRow(row: HistoryRow, epochs: number): string {
+  const latency = row.expected_latency_ms === null ? '' : ` E[lat] ${row.expected_latency_ms.toFixed(3)} ms`;
+  return (
+    `epoch ${row.epoch + 1}/${epochs}: train loss ${row.train_loss.toFixed(4)} acc ${(100 * row.train_acc).toFixed(1)}%, ` +
+    `val loss ${row.val_loss.toFixed(4)} acc ${(100 * row.val_acc).toFixed(1)}%,${latency} entropy ${row.alpha_entropy.toFixed(4)}, ` +
+    `skips ${row.n_skip}, lr ${row.lr.toExponential(3)}, ${row.seconds.toFixed(1)} s; ${row.genotype}`
+  );
+}

@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '@lenna/core';
+import { edgeCount, type CellShape } from '@lenna/nn';
+import type { CellQuery, LatencyModel } from '@lenna/predictor';
+
+/** The latency model's questions about one network: one query per cell, at the model's batch size. */
+export interface LatencyTerm {
+  queries: CellQuery[];
+  /** Where each query's α comes from. */
+  reduction: boolean[];
+  /** E[lat] in ms: Σ over cells of the model's latency under softmax(α) (differentiable in α). */
+  expected(alphaNormal: tf.Tensor, alphaReduce: tf.Tensor): tf.Scalar;
+  /** The same for fixed probabilities (a genotype's one-hot matrices). */
+  expectedForProbs(normal: number[][], reduce: number[][]): number;
+}
+
+export function cellQuery(shape: CellShape, batch: number): CellQuery {
+  return {
+    blockType: shape.reduction ? 'reduction' : 'normal',
+    reductionPrev: shape.reductionPrev,
+    cPrevPrev: shape.cPrevPrev,
+    cIn: shape.cPrev,
+    c: shape.c,
+    hw: shape.hw,
+    batch,
+  };
+}
+
+/**
+ * Column j of the model's probability matrix is the search's op `order[j]`: the model must know
+ * exactly the search's ops (in any order) on as many edges as the search's cells have.
+ */
+export function modelColumnOrder(modelOps: readonly string[], modelEdges: number, searchOps: readonly string[], nodes: number): number[] {
+  const sameSet = modelOps.length === searchOps.length && modelOps.every((op) => searchOps.includes(op));
+  if (!sameSet) {
+    throw new UserError(
+      `The latency model knows the ops [${modelOps.join(', ')}] but the search uses [${searchOps.join(', ')}]; set darts-search's ops to the model's list or train a predictor on the search's op set.`,
+    );
+  }
+  if (modelEdges !== edgeCount(nodes)) {
+    throw new UserError(`The latency model is for cells with ${modelEdges} edges, but nodes ${nodes} gives ${edgeCount(nodes)}; set nodes to match the predictor's data set.`);
+  }
+  return modelOps.map((op) => searchOps.indexOf(op));
+}
+
+/** The batch the model's training rows were measured at, when they all share one (its standardiser then has std 1). */
+export function modelBatch(transforms: { numeric: { batch: { mean: number; std: number } } } | undefined): number | undefined {
+  if (!transforms || transforms.numeric.batch.std !== 1) return undefined;
+  return Math.round(Math.exp(transforms.numeric.batch.mean));
+}
+
+export function createLatencyTerm(model: LatencyModel, shapes: CellShape[], searchOps: readonly string[], nodes: number, batch: number): LatencyTerm {
+  const order = modelColumnOrder(model.ops, model.edges, searchOps, nodes);
+  const identity = order.every((j, i) => j === i);
+  const toModel = (probs: tf.Tensor2D): tf.Tensor2D => (identity ? probs : tf.gather(probs, order, 1));
+  const queries = shapes.map((s) => cellQuery(s, batch));
+  const reduction = shapes.map((s) => s.reduction);
+  return {
+    queries,
+    reduction,
+    expected(alphaNormal, alphaReduce) {
+      return tf.tidy(() => {
+        const probs = { normal: toModel(tf.softmax(alphaNormal) as tf.Tensor2D), reduce: toModel(tf.softmax(alphaReduce) as tf.Tensor2D) };
+        const terms = queries.map((q, i) => model.predictTensor(q, reduction[i] ? probs.reduce : probs.normal));
+        return tf.addN(terms) as tf.Scalar;
+      });
+    },
+    expectedForProbs(normal, reduce) {
+      return tf.tidy(() => {
+        const [pn, pr] = [toModel(tf.tensor2d(normal)), toModel(tf.tensor2d(reduce))];
+        return queries.reduce((sum, q, i) => sum + model.predictTensor(q, reduction[i] ? pr : pn).dataSync()[0], 0);
+      });
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { datasetSpecSchema } from '@lenna/data';
+import { DARTS_OPS, isOpName, type OpName } from '@lenna/nn';
+
+const positiveInt = z.number().int().positive();
+
+/**
+ * The image data set: @lenna/data's spec plus `hw`, a square size the images are resized to
+ * (bilinear) before the search, so a quickstart can search on 16×16 MNIST.
+ */
+export const searchDatasetSchema = datasetSpecSchema.extend({
+  limit: positiveInt.default(512),
+  hw: positiveInt.optional(),
+});
+
+const opNameSchema = z.string().refine(isOpName, { message: `must be one of ${DARTS_OPS.join(', ')}` });
+
+/**
+ * Defaults are the official DARTS search values for the optimisers; the network, data and epoch
+ * count are sized so the quickstart search takes a minute or two on two CPU cores (wasm).
+ */
+export const dartsSearchParams = z
+  .object({
+    lambda: z.number().min(0).default(0),
+    latencyLoss: z.enum(['additive', 'multiplicative']).default('additive'),
+    /** Exponent of the multiplicative latency factor (log E[lat] / log L_ref)^beta. */
+    beta: z.number().positive().default(0.6),
+    /** Batch size the latency model is asked about; default: the one its training data was measured at. */
+    latencyBatch: positiveInt.optional(),
+    epochs: positiveInt.default(4),
+    warmupEpochs: z.number().int().min(0).default(0),
+    order: z.enum(['first', 'second']).default('first'),
+    lr: z.number().positive().default(0.025),
+    lrMin: z.number().min(0).default(0.001),
+    momentum: z.number().min(0).lt(1).default(0.9),
+    weightDecay: z.number().min(0).default(3e-4),
+    gradClip: z.number().positive().default(5),
+    archLr: z.number().positive().default(3e-4),
+    archBetas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.5, 0.999]),
+    archWeightDecay: z.number().min(0).default(1e-3),
+    C: positiveInt.default(4),
+    layers: positiveInt.default(3),
+    nodes: positiveInt.default(4),
+    ops: z
+      .array(opNameSchema)
+      .min(1)
+      .default([...DARTS_OPS])
+      .refine((ops) => new Set(ops).size === ops.length, { message: 'ops must not repeat an op' }),
+    batchSize: positiveInt.default(16),
+    seed: z.number().int().min(0).default(0),
+    dataset: searchDatasetSchema.default({ name: 'mnist', limit: 512, seed: 0, hw: 16 }),
+    trainPortion: z.number().gt(0).lt(1).default(0.5),
+    /** Caps the iterations of an epoch (one α step and one weight step each); null: a full pass over the weight half. */
+    stepsPerEpoch: positiveInt.nullable().default(8),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.warmupEpochs >= p.epochs && p.lambda > 0) {
+      ctx.addIssue({ code: 'custom', path: ['warmupEpochs'], message: `is ${p.warmupEpochs}, so α never moves in ${p.epochs} epochs; use fewer than epochs` });
+    }
+    if (p.lrMin > p.lr) ctx.addIssue({ code: 'custom', path: ['lrMin'], message: `is ${p.lrMin}, above lr ${p.lr}; use a value at most lr` });
+  });
+
+export type DartsSearchParams = z.output<typeof dartsSearchParams>;
+export type SearchOps = OpName[];

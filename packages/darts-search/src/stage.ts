@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { defineStage, UserError, type StageContext } from '@lenna/core';
+import { initBackend } from '@lenna/compute';
+import { ALPHA_NAMES, genotypeToText, saveAlphas } from '@lenna/nn';
+import { loadLatencyModel, MODEL_JSON, type LatencyModel } from '@lenna/predictor';
+import { loadSearchData } from './data.js';
+import { genotypeProbs } from './genotype-probs.js';
+import { historyTable } from './history.js';
+import { modelBatch } from './latency.js';
+import { dartsSearchParams, type DartsSearchParams } from './params.js';
+import { runSearch, type SearchResult } from './search.js';
+
+type Ctx = StageContext<DartsSearchParams>;
+
+/** The batch the predictor is asked about: the param, else the batch its data was measured at, else the search's. */
+async function latencyBatchOf(dir: string, params: DartsSearchParams): Promise<number> {
+  if (params.latencyBatch !== undefined) return params.latencyBatch;
+  const json = JSON.parse(await readFile(`${dir}/${MODEL_JSON}`, 'utf8')) as { transforms?: { numeric: { batch: { mean: number; std: number } } } };
+  return modelBatch(json.transforms) ?? params.batchSize;
+}
+
+async function openLatencyModel(ctx: Ctx): Promise<{ model: LatencyModel; batch: number } | undefined> {
+  const input = ctx.inputs.model;
+  if (!input) {
+    if (ctx.params.lambda > 0) {
+      throw new UserError(`darts-search has lambda ${ctx.params.lambda} but no latency model input; give it the predictor's model (needs: model) or set lambda to 0.`);
+    }
+    return undefined;
+  }
+  const model = await loadLatencyModel(input.dir);
+  return { model, batch: await latencyBatchOf(input.dir, ctx.params) };
+}
+
+async function writeOutputs(ctx: Ctx, result: SearchResult, batch: number | null): Promise<void> {
+  const { params } = ctx;
+  await ctx.writeJson('genotype', 'genotype.json', result.genotype);
+  const alphas = saveAlphas(result.net);
+  await ctx.writeSafetensors('alphas', 'alphas.safetensors', { [ALPHA_NAMES.normal]: alphas[ALPHA_NAMES.normal], [ALPHA_NAMES.reduce]: alphas[ALPHA_NAMES.reduce] }, { ops: JSON.stringify(params.ops) });
+  await ctx.writeTable('history', 'history.arrow', historyTable(result.history));
+  const probs = genotypeProbs(result.genotype, params.ops, params.nodes);
+  await ctx.writeJson('summary', 'summary.json', {
+    lambda: params.lambda,
+    latency_loss: params.latencyLoss,
+    order: params.order,
+    seed: params.seed,
+    epochs: params.epochs,
+    search_seconds: result.history.reduce((s, r) => s + r.seconds, 0),
+    genotype_text: genotypeToText(result.genotype),
+    expected_latency_ms: { initial: result.initialLatencyMs, final: result.finalLatencyMs },
+    genotype_latency_ms: result.latency ? result.latency.expectedForProbs(probs.normal, probs.reduce) : null,
+    latency_batch: batch,
+    ops: params.ops,
+  });
+}
+
+export const stage = defineStage({
+  name: 'darts-search',
+  version: 1,
+  description: 'Latency-aware DARTS: α and the weights trained in turn, loss CE + λ·E[lat]/L_ref with E[lat] from the frozen latency predictor.',
+  params: dartsSearchParams,
+  inputs: {
+    model: { kind: 'files', description: "the predictor's model (model.json + model.safetensors); optional when lambda is 0", optional: true },
+  },
+  outputs: {
+    genotype: { kind: 'json', description: 'genotype.json: the DARTS Genotype of the final α' },
+    alphas: { kind: 'safetensors', description: 'alphas.safetensors: alphas_normal, alphas_reduce F32 [edges, ops]; metadata ops = JSON list' },
+    history: { kind: 'arrow', description: 'history.arrow: one row per epoch (losses, accuracies, E[lat], α entropy, genotype, skips, seconds, lr)' },
+    summary: { kind: 'json', description: 'summary.json: lambda, seed, epochs, search_seconds, genotype_text, expected_latency_ms {initial, final}, ops' },
+  },
+  measures: false,
+  async run(ctx) {
+    await initBackend();
+    const latency = await openLatencyModel(ctx);
+    try {
+      const data = await loadSearchData(ctx.params);
+      ctx.log(`darts-search: ${data.weights.count} weight / ${data.arch.count} α images at ${data.hw}×${data.hw}, λ ${ctx.params.lambda}, ${ctx.params.order} order`);
+      const result = await runSearch({ params: ctx.params, data, latency, scratchDir: ctx.scratchDir, progress: ctx.progress, log: ctx.log, signal: ctx.signal });
+      try {
+        await writeOutputs(ctx, result, latency?.batch ?? null);
+      } finally {
+        result.net.dispose();
+      }
+    } finally {
+      latency?.model.dispose();
+    }
+  },
+});

@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '@lenna/core';
+import { edgeCount, type Genotype } from '@lenna/nn';
+import { loadLatencyModel, MODEL_JSON, type LatencyModel } from '@lenna/predictor';
+
+/** The measurement batch when neither measure.batch nor a latency model says one (dataset-gen's default). */
+export const DEFAULT_MEASURE_BATCH = 16;
+
+export interface LoadedModel {
+  model: LatencyModel;
+  /** The one batch size the model's training rows had, or null if they had several. */
+  trainedBatch: number | null;
+}
+
+/** Loads the predictor's model artifact and checks that it can describe this genotype's cells. */
+export async function loadModelFor(dir: string, g: Genotype): Promise<LoadedModel> {
+  const model = await loadLatencyModel(dir);
+  const edges = edgeCount(g.normal.length / 2);
+  if (model.edges !== edges) {
+    model.dispose();
+    throw new UserError(`The latency model in ${dir} describes cells of ${model.edges} edges, but the genotype's cells have ${edges}; use a model trained on the same node count.`);
+  }
+  return { model, trainedBatch: await trainedBatch(join(dir, MODEL_JSON)) };
+}
+
+/**
+ * The latency model does not expose its transforms, so the batch is read from model.json: a batch
+ * column that was constant on the training rows has std 1 and mean ln(batch) (preprocess's rule).
+ */
+async function trainedBatch(path: string): Promise<number | null> {
+  const json = JSON.parse(await readFile(path, 'utf8')) as { transforms?: { numeric?: { batch?: { mean: number; std: number } } } };
+  const s = json.transforms?.numeric?.batch;
+  if (!s || s.std !== 1) return null;
+  const batch = Math.exp(s.mean);
+  const rounded = Math.round(batch);
+  return Math.abs(batch - rounded) < 1e-6 * rounded ? rounded : null;
+}
+
+/** measure.batch, else the model's training batch, else DEFAULT_MEASURE_BATCH. */
+export function resolveMeasureBatch(param: number | undefined, loaded: LoadedModel | null): number {
+  if (param !== undefined) return param;
+  if (!loaded) return DEFAULT_MEASURE_BATCH;
+  if (loaded.trainedBatch === null) {
+    throw new UserError('The latency model was trained on several batch sizes; set the param measure.batch to the one retrain-eval should time and predict at.');
+  }
+  return loaded.trainedBatch;
+}

@@ -1,0 +1,25 @@
+import { defineStage } from '@lenna/core';
+import { environmentFingerprint } from '@lenna/compute';
+import { fingerprintCifarFolder } from '@lenna/data';
+import { RetrainEvalParamsSchema } from './params.js';
+import { runRetrainEval } from './run.js';
+
+export const stage = defineStage({
+  name: 'retrain-eval',
+  version: 1,
+  description: 'Train the evaluation network of a genotype from scratch, then measure its latency and compare the latency model with it.',
+  params: RetrainEvalParamsSchema,
+  inputs: {
+    genotype: { kind: 'json', description: "darts-search's genotype.json" },
+    model: { kind: 'files', description: "predictor's latency model (optional: without it the predicted fields are null)", optional: true },
+  },
+  outputs: {
+    metrics: { kind: 'arrow', description: 'metrics.json and the one-row metrics.arrow: accuracy, size, measured and predicted latency' },
+    weights: { kind: 'safetensors', description: "weights.safetensors: the trained network under nn's tensor names" },
+    history: { kind: 'arrow', description: 'history.arrow: one row per epoch (epoch, train_loss, train_acc, val_acc, lr, drop_path_prob, seconds)' },
+  },
+  measures: true,
+  externalFingerprint: async (p) => (p.dataset.name === 'cifar10' && p.dataset.path ? fingerprintCifarFolder(p.dataset.path) : undefined),
+  environment: () => environmentFingerprint(),
+  run: (ctx) => runRetrainEval(ctx),
+});

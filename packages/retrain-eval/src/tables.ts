@@ -1,0 +1,65 @@
+import type { Table } from 'apache-arrow';
+import { tableFromRows, type RowColumnType } from '@lenna/core';
+import type { EpochRecord } from './train.js';
+import type { LatencySummary } from './latency.js';
+
+export const HISTORY_COLUMNS: Record<keyof EpochRecord, RowColumnType> = {
+  epoch: 'int',
+  train_loss: 'float',
+  train_acc: 'float',
+  val_acc: 'float',
+  lr: 'float',
+  drop_path_prob: 'float',
+  seconds: 'float',
+};
+
+export function historyTable(history: EpochRecord[]): Table {
+  return tableFromRows(history.map((r) => ({ ...r })), HISTORY_COLUMNS);
+}
+
+/** metrics.json: the fields first, then the detail behind the latency numbers. */
+export interface RetrainMetrics extends LatencySummary {
+  test_acc: number;
+  val_acc: number;
+  params: number;
+  macs: number;
+  train_seconds: number;
+  measure_batch: number;
+  genotype: string;
+}
+
+export const METRIC_COLUMNS: Record<string, RowColumnType> = {
+  test_acc: 'float',
+  val_acc: 'float',
+  params: 'int',
+  macs: 'float',
+  latency_ms: 'float',
+  predicted_latency_ms: 'float',
+  measured_cells_latency_ms: 'float',
+  latency_error: 'float',
+  cell_latency_normal_ms: 'float',
+  cell_latency_reduce_ms: 'float',
+  train_seconds: 'float',
+  measure_batch: 'int',
+  genotype: 'utf8',
+};
+
+/** The one-row metrics.arrow: cell_latency_ms is flattened into two columns; missing values are null. */
+export function metricsTable(m: RetrainMetrics): Table {
+  const row = {
+    test_acc: m.test_acc,
+    val_acc: m.val_acc,
+    params: m.params,
+    macs: m.macs,
+    latency_ms: m.latency_ms,
+    predicted_latency_ms: m.predicted_latency_ms,
+    measured_cells_latency_ms: m.measured_cells_latency_ms,
+    latency_error: m.latency_error,
+    cell_latency_normal_ms: m.cell_latency_ms.normal,
+    cell_latency_reduce_ms: m.cell_latency_ms.reduce,
+    train_seconds: m.train_seconds,
+    measure_batch: m.measure_batch,
+    genotype: m.genotype,
+  };
+  return tableFromRows([row], METRIC_COLUMNS);
+}

@@ -1,0 +1,180 @@
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  checkStageOutputs,
+  createStageContext,
+  parseStageParams,
+  readArrowFile,
+  readSafetensorsFile,
+  requireColumns,
+  resolveStageInputs,
+  runStageInProcess,
+  tableToRows,
+  UserError,
+  writeSafetensorsFile,
+  type ProgressEvent,
+  type StageChannel,
+} from '@lenna/core';
+import { initBackend } from '@lenna/compute';
+import { cellShapes, DARTS_OPS, type Genotype } from '@lenna/nn';
+import { fitTransforms, readCellRows, syntheticDatasetTable, SYNTHETIC_SHAPES } from '@lenna/preprocess';
+import { initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS } from '@lenna/predictor';
+import { stage } from '../src/index.js';
+
+const genotype: Genotype = {
+  normal: [['sep_conv_3x3', 0], ['skip_connect', 1], ['max_pool_3x3', 0], ['sep_conv_5x5', 2], ['avg_pool_3x3', 1], ['dil_conv_3x3', 3], ['dil_conv_5x5', 4], ['skip_connect', 2]],
+  normal_concat: [2, 3, 4, 5],
+  reduce: [['max_pool_3x3', 1], ['max_pool_3x3', 0], ['skip_connect', 2], ['max_pool_3x3', 1], ['sep_conv_3x3', 0], ['skip_connect', 3], ['avg_pool_3x3', 1], ['skip_connect', 2]],
+  reduce_concat: [2, 3, 4, 5],
+};
+// Op index per edge, written out by hand from the genotype above (DARTS op order; 0 = none).
+const NORMAL_CHOICE = [4, 3, 1, 0, 5, 0, 2, 0, 6, 0, 0, 3, 0, 7];
+const REDUCE_CHOICE = [1, 1, 0, 1, 3, 4, 0, 0, 3, 0, 2, 3, 0, 0];
+const oneHot = (choice: number[]) => choice.map((k) => DARTS_OPS.map((_, j) => (j === k ? 1 : 0)));
+
+const synthetic = (count: number) => ({ name: 'synthetic', seed: 0, synthetic: { count, hw: 8, channels: 3, classes: 4 } });
+const baseParams = { C: 4, layers: 3, epochs: 1, batchSize: 16, measure: { warmup: 1, runs: 3 } };
+
+let root: string;
+let genotypeDir: string;
+let modelDir: string;
+
+/** A latency model artifact made by hand: transforms fitted on synthetic rows at batch 16, random MLP weights. */
+async function writeModel(dir: string): Promise<void> {
+  const shapes = SYNTHETIC_SHAPES.map((s) => ({ ...s, batch: 16 }));
+  const { rows } = readCellRows(syntheticDatasetTable({ shapes, rowsPerShape: 5, seed: 4 }), 'synthetic');
+  const transforms = fitTransforms(rows, { ops: [...DARTS_OPS] });
+  const weights = initMlp(transforms.featureOrder.length, [6], 'tanh', 5);
+  const { json, tensors } = modelArtifact(weights, transforms, [6], 'tanh');
+  await mkdir(dir, { recursive: true });
+  await writeSafetensorsFile(join(dir, MODEL_WEIGHTS), tensors);
+  await writeFile(join(dir, MODEL_JSON), JSON.stringify(json));
+  tf.dispose([...weights.kernels, ...weights.biases]);
+}
+
+interface Recorded {
+  events: { kind: 'progress' | 'exclusive-start' | 'exclusive-end'; event?: ProgressEvent }[];
+  measured: unknown[];
+}
+
+/** Runs the stage like the host does, with a channel that records progress and what the exclusive section returned. */
+async function runRecorded(params: unknown, inputs: Record<string, string>, stagingDir: string): Promise<Recorded> {
+  const recorded: Recorded = { events: [], measured: [] };
+  const channel: StageChannel = {
+    progress: (event) => recorded.events.push({ kind: 'progress', event }),
+    log: () => undefined,
+    async exclusive(fn) {
+      recorded.events.push({ kind: 'exclusive-start' });
+      const value = await fn();
+      recorded.measured.push(value);
+      recorded.events.push({ kind: 'exclusive-end' });
+      return value;
+    },
+    signal: new AbortController().signal,
+  };
+  const parsed = parseStageParams(stage, params);
+  const resolved = await resolveStageInputs(stage, Object.fromEntries(Object.entries(inputs).map(([k, dir]) => [k, { dir }])));
+  const ctx = createStageContext({ stage, params: parsed, ...resolved, stagingDir, scratchDir: join(stagingDir, '.scratch'), instance: 'retrain-eval', channel });
+  await stage.run(ctx as Parameters<typeof stage.run>[0]);
+  await checkStageOutputs(stage, stagingDir);
+  return recorded;
+}
+
+beforeAll(async () => {
+  await initBackend({ quiet: true });
+  root = await mkdtemp(join(tmpdir(), 'lenna-retrain-'));
+  genotypeDir = join(root, 'genotype');
+  await mkdir(genotypeDir);
+  await writeFile(join(genotypeDir, 'genotype.json'), JSON.stringify(genotype));
+  modelDir = join(root, 'model');
+  await writeModel(modelDir);
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('retrain-eval stage', () => {
+  it('trains, then times inside ctx.exclusive, and writes the documented outputs with the model prediction', async () => {
+    const staging = join(root, 'out-model');
+    const recorded = await runRecorded({ ...baseParams, dataset: synthetic(120) }, { genotype: genotypeDir, model: modelDir }, staging);
+
+    // Training progress first, then one exclusive section, no progress while it is held.
+    const kinds = recorded.events.map((e) => e.kind);
+    expect(kinds.filter((k) => k === 'exclusive-start')).toHaveLength(1);
+    const start = kinds.indexOf('exclusive-start');
+    expect(kinds.indexOf('exclusive-end')).toBe(start + 1);
+    expect(start).toBeGreaterThan(0);
+    expect(kinds.slice(start + 2)).toEqual([]);
+
+    const metrics = JSON.parse(await readFile(join(staging, 'metrics', 'metrics.json'), 'utf8'));
+    const measured = recorded.measured[0] as { networkMs: number; cellsMs: number[] };
+    expect(metrics.latency_ms).toBe(measured.networkMs);
+    expect(metrics.cells.map((c: { measured_ms: number }) => c.measured_ms)).toEqual(measured.cellsMs);
+    expect(metrics.latency_ms).toBeGreaterThan(0);
+
+    // The prediction: every cell of the network, its own shape, the hand one-hot of its type, batch 16 from the model.
+    expect(metrics.measure_batch).toBe(16);
+    const model = await loadLatencyModel(modelDir);
+    const shapes = cellShapes({ C: 4, layers: 3, inputSize: 8 });
+    const expected = shapes
+      .map((s) => model.predictMs({ blockType: s.reduction ? 'reduction' : 'normal', reductionPrev: s.reductionPrev, cPrevPrev: s.cPrevPrev, cIn: s.cPrev, c: s.c, hw: s.hw, batch: 16 }, oneHot(s.reduction ? REDUCE_CHOICE : NORMAL_CHOICE)))
+      .reduce((a, b) => a + b, 0);
+    model.dispose();
+    expect(metrics.predicted_latency_ms).toBeCloseTo(expected, 6);
+    const cellsSum = measured.cellsMs.reduce((a, b) => a + b, 0);
+    expect(metrics.measured_cells_latency_ms).toBeCloseTo(cellsSum, 9);
+    expect(metrics.latency_error).toBeCloseTo((expected - cellsSum) / cellsSum, 6);
+    expect(metrics.cell_latency_ms).toEqual({ normal: measured.cellsMs[0], reduce: measured.cellsMs[1] });
+
+    // params: the trainable tensors of the saved weights (BatchNorm running statistics are not parameters).
+    const { tensors, metadata } = await readSafetensorsFile(join(staging, 'weights', 'weights.safetensors'));
+    const trainable = Object.entries(tensors).filter(([name]) => !/running_(mean|var)$/.test(name));
+    expect(metrics.params).toBe(trainable.reduce((n, [, t]) => n + t.shape.reduce((a, b) => a * b, 1), 0));
+    expect(JSON.parse(metadata!.genotype)).toEqual(genotype);
+    expect(metrics.macs).toBeGreaterThan(0);
+    expect(metrics.test_acc).toBeGreaterThanOrEqual(0);
+    expect(metrics.test_acc).toBeLessThanOrEqual(1);
+    expect(metrics.train_seconds).toBeGreaterThan(0);
+
+    const table = await readArrowFile(join(staging, 'metrics', 'metrics.arrow'));
+    requireColumns(table, { test_acc: 'float', val_acc: 'float', params: 'int', macs: 'float', latency_ms: 'float', predicted_latency_ms: 'float', latency_error: 'float', cell_latency_normal_ms: 'float', cell_latency_reduce_ms: 'float', train_seconds: 'float' }, 'metrics.arrow');
+    const [row] = tableToRows(table);
+    expect(table.numRows).toBe(1);
+    expect(row.predicted_latency_ms).toBe(metrics.predicted_latency_ms);
+    expect(row.val_acc).toBe(metrics.val_acc);
+
+    const history = await readArrowFile(join(staging, 'history', 'history.arrow'));
+    requireColumns(history, { epoch: 'int', train_loss: 'float', train_acc: 'float', val_acc: 'float', lr: 'float', seconds: 'float' }, 'history.arrow');
+    expect(history.numRows).toBe(1);
+    expect(tableToRows(history)[0]).toMatchObject({ epoch: 0, lr: 0.025, val_acc: metrics.val_acc });
+  });
+
+  it('without a model the predicted fields are null, and measure.batch sets the batch', async () => {
+    const staging = join(root, 'out-plain');
+    await runStageInProcess(stage, { params: { ...baseParams, C: 2, dataset: synthetic(40), measure: { warmup: 0, runs: 1, batch: 2 } }, inputs: { genotype: genotypeDir }, stagingDir: staging });
+    const metrics = JSON.parse(await readFile(join(staging, 'metrics', 'metrics.json'), 'utf8'));
+    expect(metrics).toMatchObject({ predicted_latency_ms: null, latency_error: null, measure_batch: 2 });
+    expect(metrics.cells.every((c: { predicted_ms: number | null }) => c.predicted_ms === null)).toBe(true);
+    const [row] = tableToRows(await readArrowFile(join(staging, 'metrics', 'metrics.arrow')));
+    expect(row.predicted_latency_ms).toBeNull();
+    expect(row.measured_cells_latency_ms).toBeGreaterThan(0);
+
+    // The same params train the same weights (seeded init, batch order and drop-path masks).
+    const again = join(root, 'out-plain-again');
+    await runStageInProcess(stage, { params: { ...baseParams, C: 2, dataset: synthetic(40), measure: { warmup: 0, runs: 1, batch: 2 } }, inputs: { genotype: genotypeDir }, stagingDir: again });
+    const weights = async (dir: string) => readFile(join(dir, 'weights', 'weights.safetensors'));
+    expect(Buffer.compare(await weights(staging), await weights(again))).toBe(0);
+  });
+
+  it('refuses params a user got wrong before any training', async () => {
+    const run = (params: unknown) => runStageInProcess(stage, { params, inputs: { genotype: genotypeDir }, stagingDir: join(root, 'out-bad') });
+    await expect(run({ cutout: 16 })).rejects.toThrow(/cifar10 only/);
+    await expect(run({ cutout: 16 })).rejects.toBeInstanceOf(UserError);
+    await expect(run({ lr: -1 })).rejects.toThrow(/lr/);
+    await expect(run({ unknownKey: 1 })).rejects.toThrow(/unknownKey/);
+  });
+});
