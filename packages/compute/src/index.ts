@@ -1,1 +1,10 @@
-export {};
+export { initBackend, environmentFingerprint, BACKEND_NAMES, BACKEND_PACKAGES } from './backend.js';
+export type { BackendName, BackendInfo } from './backend.js';
+export { conv2d, depthwiseConv2d } from './conv.js';
+export type { ConvOptions } from './conv.js';
+export { timeForward, summarise } from './timing.js';
+export type { TimingStats, TimingOptions } from './timing.js';
+export { measureExpectedLatency, runLatencyProtocol, LENNA_PROTOCOL } from './latency.js';
+export type { LatencyProtocolOptions, ExpectedLatency, Runnable } from './latency.js';
+export { registerLennaKernels, originalKernel, lennaKernelNames, LENNA_KERNELS, LENNA_KERNEL_BACKENDS } from './kernels/register.js';
+export { UserError } from './errors.js';

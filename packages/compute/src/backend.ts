@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { UserError } from './errors.js';
+import { registerLennaKernels } from './kernels/register.js';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export interface BackendInfo {
+  name: BackendName;
+  tfjsVersion: string;
+  threads?: number;
+}
+
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** The npm package that provides each backend, for error messages and the README. */
+export const BACKEND_PACKAGES: Record<BackendName, string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs',
+};
+
+/** tfjs registers the two native packages under the same backend name. */
+const TFJS_BACKEND_NAME: Record<BackendName, string> = {
+  'tensorflow-gpu': 'tensorflow',
+  tensorflow: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+let initialised: Promise<BackendInfo> | undefined;
+
+/**
+ * Once per process: picks the best installed backend (or LENNA_BACKEND / opts.backend), registers
+ * LENNA's kernels, sets it active and reports it on stderr unless quiet. Later calls return the
+ * first call's answer; asking later for a different backend is an error, since tensors already
+ * made live on the first one.
+ */
+export async function initBackend(opts: { backend?: BackendName; quiet?: boolean } = {}): Promise<BackendInfo> {
+  const wanted = opts.backend ?? parseBackendEnv(process.env.LENNA_BACKEND);
+  if (!initialised) {
+    // A failed start may be retried with another backend.
+    initialised = initOnce(wanted, opts.quiet ?? false).catch((err: unknown) => {
+      initialised = undefined;
+      throw err;
+    });
+  }
+  const info = await initialised;
+  if (wanted && wanted !== info.name) {
+    throw new UserError(
+      `The tfjs backend was already initialised as '${info.name}' in this process; it cannot switch to '${wanted}' (set LENNA_BACKEND before anything starts).`,
+    );
+  }
+  return info;
+}
+
+function parseBackendEnv(value: string | undefined): BackendName | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new UserError(
+    `LENNA_BACKEND='${value}' is not a backend; use one of ${BACKEND_NAMES.join(', ')} (or leave it unset for the best installed one).`,
+  );
+}
+
+async function initOnce(wanted: BackendName | undefined, quiet: boolean): Promise<BackendInfo> {
+  const name = wanted ?? (await bestInstalled());
+  if (wanted) await loadBackend(wanted, true);
+  registerLennaKernels();
+  const ok = await tf.setBackend(TFJS_BACKEND_NAME[name]);
+  if (!ok) throw new Error(`tfjs could not start the '${name}' backend.`);
+  await tf.ready();
+  const info: BackendInfo = { name, tfjsVersion: tf.version.tfjs };
+  if (name === 'wasm') info.threads = await wasmThreads();
+  if (!quiet) process.stderr.write(`backend: ${name} (tfjs ${info.tfjsVersion})\n`);
+  return info;
+}
+
+async function bestInstalled(): Promise<BackendName> {
+  for (const name of BACKEND_NAMES) {
+    if (await loadBackend(name, false)) return name;
+  }
+  return 'cpu';
+}
+
+/** Imports the backend's package (which registers it with tfjs); false, or a UserError when required, if absent. */
+async function loadBackend(name: BackendName, required: boolean): Promise<boolean> {
+  try {
+    if (name === 'tensorflow-gpu' || name === 'tensorflow') await import(BACKEND_PACKAGES[name]);
+    else if (name === 'wasm') await loadWasm();
+    return true;
+  } catch (err) {
+    if (!required) return false;
+    throw new UserError(
+      `The '${name}' backend was asked for (LENNA_BACKEND or the backend option) but ${BACKEND_PACKAGES[name]} could not be loaded (${(err as Error).message.split('\n')[0]}); install it with 'npm install ${BACKEND_PACKAGES[name]}' or choose another backend.`,
+    );
+  }
+}
+
+async function loadWasm(): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const require = createRequire(import.meta.url);
+  const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  // The threaded binary cannot start its workers in Node (they load from blob URLs): one thread.
+  wasm.setThreadsCount(1);
+  wasm.setWasmPaths(dir + path.sep);
+}
+
+async function wasmThreads(): Promise<number> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  return wasm.getThreadsCount();
+}
+
+/** What the latency of a `measures` stage depends on; it goes into that stage's cache key. */
+export async function environmentFingerprint(): Promise<Record<string, unknown>> {
+  const info = await initBackend({ quiet: true });
+  const cpus = os.cpus();
+  return {
+    backend: info.name,
+    tfjsVersion: info.tfjsVersion,
+    threads: info.threads ?? null,
+    cpuModel: cpus[0]?.model.trim() ?? null,
+    cpuCores: cpus.length,
+    platform: `${process.platform}-${process.arch}`,
+    gpu: await gpuName(),
+  };
+}
+
+async function gpuName(): Promise<string | null> {
+  try {
+    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], {
+      timeout: 5000,
+    });
+    const names = stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    return names.length > 0 ? names.join(', ') : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs';
+import { forwardInfo } from './conv-grads.js';
+import { makeFloatOutput } from './heap.js';
+import { avgPoolGradLoop, depthwiseFilterGradLoop, maxPoolGradLoop } from './loops.js';
+import { depthwiseFilterGradSimd, maxPoolGradSimd } from './simd-kernels.js';
+
+type Shape4 = [number, number, number, number];
+type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** Kernels written as loops over the tensors' memory, for cpu and wasm alike. */
+
+export function depthwiseBackpropFilterKernel({ inputs, backend, attrs }: Args): tf.TensorInfo {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = attrs as unknown as Parameters<typeof forwardInfo>[2] & { filterShape: Shape4 };
+  const info = forwardInfo(x.shape as Shape4, a.filterShape, a, true);
+  if (info.strideHeight === 1 && info.strideWidth === 1 && a.filterShape[3] === 1) {
+    const dw = depthwiseFilterGradSimd(info, backend as tf.KernelBackend, x, dy);
+    return makeFloatOutput(backend as tf.KernelBackend, a.filterShape, [], (out) => out.set(dw));
+  }
+  return makeFloatOutput(backend as tf.KernelBackend, a.filterShape, [x, dy], (out, xv, dyv) =>
+    depthwiseFilterGradLoop(info, xv, dyv, out),
+  );
+}
+
+interface PoolAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+function poolInfo(input: tf.TensorInfo, attrs: PoolAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computePool2DInfo(input.shape as Shape4, attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+}
+
+export function maxPoolGradKernel({ inputs, backend, attrs }: Args): tf.TensorInfo {
+  const { dy, input, output } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
+  const info = poolInfo(input, attrs as unknown as PoolAttrs);
+  if (info.strideHeight === 1 && info.strideWidth === 1) return maxPoolGradSimd(info, backend as tf.KernelBackend, input, output, dy);
+  return makeFloatOutput(backend as tf.KernelBackend, input.shape, [input, dy], (out, xv, dyv) => maxPoolGradLoop(info, xv, dyv, out));
+}
+
+export function avgPoolGradKernel({ inputs, backend, attrs }: Args): tf.TensorInfo {
+  const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const info = poolInfo(input, attrs as unknown as PoolAttrs);
+  return makeFloatOutput(backend as tf.KernelBackend, input.shape, [dy], (out, dyv) => avgPoolGradLoop(info, dyv, out));
+}
