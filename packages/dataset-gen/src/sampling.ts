@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { createRng, type Rng } from '@lenna/core';
+import { cellEdges } from './shapes.js';
+
+/**
+ * A row's own seed, from the run's seed and the row index alone, so row i is the same row
+ * whether it is generated in one run or after a resume.
+ */
+export function rowSeed(seed: number, index: number): number {
+  return createHash('sha256').update(`dataset-gen:${seed}:${index}`).digest().readUInt32LE(0);
+}
+
+export function softmax(logits: number[]): number[] {
+  const max = Math.max(...logits);
+  const exps = logits.map((v) => Math.exp(v - max));
+  const total = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / total);
+}
+
+/** softmax(α) per edge with α ~ U[-r, r] (LENNA's generator). */
+export function softmaxProbabilities(rng: Rng, edges: number, ops: number, radius: number): number[][] {
+  return Array.from({ length: edges }, () =>
+    softmax(Array.from({ length: ops }, () => (2 * rng.next() - 1) * radius)),
+  );
+}
+
+/**
+ * A discrete cell as a genotype describes it: each node keeps 2 distinct incoming edges, each with one
+ * non-`none` op drawn uniformly; every other edge is `none`. Returned as one-hot rows over `ops`.
+ */
+export function oneHotProbabilities(rng: Rng, nodes: number, ops: readonly string[]): number[][] {
+  const noneIndex = ops.indexOf('none');
+  const realOps = ops.map((_, i) => i).filter((i) => i !== noneIndex);
+  if (noneIndex < 0 || realOps.length === 0) {
+    throw new Error('one-hot rows need the op set to hold `none` and at least one other op');
+  }
+  const edges = cellEdges(nodes);
+  const choice = edges.map(() => noneIndex);
+  for (let node = 0; node < nodes; node++) {
+    const incoming = edges.filter((e) => e.node === node).map((e) => e.index);
+    for (const edge of rng.shuffle(incoming).slice(0, 2)) choice[edge] = realOps[rng.int(realOps.length)];
+  }
+  return choice.map((op) => ops.map((_, i) => (i === op ? 1 : 0)));
+}
+
+/** Which of a shape's rows are one-hot: spread evenly, round(fraction·k) among the first k rows. */
+export function isOneHotRow(rowInShape: number, fraction: number): boolean {
+  return Math.round((rowInShape + 1) * fraction) > Math.round(rowInShape * fraction);
+}
+
+export interface RowPlan {
+  index: number;
+  shapeIndex: number;
+  oneHot: boolean;
+  /** Radius of α's uniform range; 0 for one-hot rows. */
+  radius: number;
+  /** [edge][op] probabilities: exactly the distribution the measured cells are sampled from. */
+  probs: number[][];
+  /** Seed of the op sampling and cell weights while measuring this row. */
+  seed: number;
+}
+
+export interface RowPlanOptions {
+  seed: number;
+  nodes: number;
+  ops: readonly string[];
+  radii: readonly number[];
+  rowsPerShape: number;
+  oneHotFraction: number;
+}
+
+/** Row `index` of the plan: rows are shape-major, `rowsPerShape` per shape. Pure in (options, index). */
+export function planRow(options: RowPlanOptions, index: number): RowPlan {
+  const shapeIndex = Math.floor(index / options.rowsPerShape);
+  const oneHot = isOneHotRow(index % options.rowsPerShape, options.oneHotFraction);
+  const seed = rowSeed(options.seed, index);
+  const rng = createRng(seed);
+  if (oneHot) {
+    return { index, shapeIndex, oneHot, radius: 0, probs: oneHotProbabilities(rng, options.nodes, options.ops), seed };
+  }
+  const radius = options.radii[rng.int(options.radii.length)];
+  const edges = cellEdges(options.nodes).length;
+  return { index, shapeIndex, oneHot, radius, probs: softmaxProbabilities(rng, edges, options.ops.length, radius), seed };
+}

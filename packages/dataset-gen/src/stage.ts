@@ -1,0 +1,49 @@
+import { defineStage } from '@lenna/core';
+import { environmentFingerprint, initBackend } from '@lenna/compute';
+import { generateDataset, type GeneratedDataset } from './generate.js';
+import { createTfjsMeasurer } from './measure.js';
+import { DatasetGenParamsSchema } from './params.js';
+
+export const DATASET_FILE = 'dataset.arrow';
+export const OP_LUT_FILE = 'op-lut.arrow';
+
+export const stage = defineStage({
+  name: 'dataset-gen',
+  version: 1,
+  description: 'Measures the expected latency of sampled DARTS cells on this backend, and an op lookup table.',
+  params: DatasetGenParamsSchema,
+  inputs: {},
+  outputs: {
+    dataset: { kind: 'arrow', description: 'one row per sampled cell: shape, op probabilities per edge, measured and additive latency' },
+    'op-lut': { kind: 'arrow', description: 'each op alone at every site the cells use: median and quantiles in ms' },
+  },
+  measures: true,
+  environment: () => environmentFingerprint(),
+  async run(ctx) {
+    const backend = await initBackend({ quiet: true });
+    ctx.log(`dataset-gen: backend ${backend.name} (tfjs ${backend.tfjsVersion})`);
+    const result = await generateDataset({
+      params: ctx.params,
+      scratchDir: ctx.scratchDir,
+      measurer: createTfjsMeasurer(),
+      exclusive: (fn) => ctx.exclusive(fn),
+      progress: (event) => ctx.progress(event),
+      log: (message) => ctx.log(message),
+      signal: ctx.signal,
+    });
+    await ctx.writeTable('dataset', DATASET_FILE, result.dataset);
+    await ctx.writeTable('op-lut', OP_LUT_FILE, result.opLut);
+    ctx.log(summarise(result));
+  },
+});
+
+/** One line for the log: size of the data set and how far the additive estimate is from the measurement. */
+export function summarise(result: GeneratedDataset): string {
+  const errors = result.rows.map((r) => Math.abs(r.lutLatencyMs - r.measured.latencyMs) / r.measured.latencyMs);
+  const mape = errors.reduce((a, b) => a + b, 0) / Math.max(errors.length, 1);
+  const unconverged = result.rows.filter((r) => !r.measured.converged).length;
+  return (
+    `dataset-gen: ${result.rows.length} rows over ${result.shapes.length} shapes, ${result.lut.length} op sites; ` +
+    `additive estimate MAPE ${(100 * mape).toFixed(1)}%; ${unconverged} rows hit maxResets`
+  );
+}

@@ -1,0 +1,23 @@
+import { describe, expect, test } from 'vitest';
+import { DatasetGenParamsSchema } from '../src/params.js';
+import { plannedShapes } from '../src/shapes.js';
+
+describe('params', () => {
+  test('defaults describe a quickstart-sized run: all 8 ops, 4 nodes, LENNA radii, fast protocol', () => {
+    const p = DatasetGenParamsSchema.parse({});
+    expect(p.ops).toHaveLength(8);
+    expect(p.nodes).toBe(4);
+    expect(p.radii).toEqual([0.01, 0.05, 0.1, 1, 5, 10]);
+    expect(p.runs).toBeLessThan(20);
+    expect(p.maxResets).toBeLessThan(1000);
+    expect(plannedShapes(p).length * p.rowsPerShape).toBeLessThanOrEqual(400);
+  });
+
+  test('unknown keys, repeated ops and unknown ops are rejected', () => {
+    expect(DatasetGenParamsSchema.safeParse({ rows: 3 }).success).toBe(false);
+    expect(DatasetGenParamsSchema.safeParse({ search: { C: 4, depth: 3 } }).success).toBe(false);
+    expect(DatasetGenParamsSchema.safeParse({ ops: ['none', 'none'] }).success).toBe(false);
+    expect(DatasetGenParamsSchema.safeParse({ ops: ['conv_7x7'] }).success).toBe(false);
+    expect(DatasetGenParamsSchema.safeParse({ oneHotFraction: 1.5 }).success).toBe(false);
+  });
+});
