@@ -1,7 +1,7 @@
 export { stage } from './stage.js';
 export { dartsSearchParams, searchDatasetSchema, type DartsSearchParams } from './params.js';
 export { runSearch, SearchInterrupted, type SearchSetup, type SearchResult } from './search.js';
-export { loadSearchData, resizeImages, type SearchData } from './data.js';
+export { loadSearchData, type SearchData } from './data.js';
 export { createLatencyTerm, cellQuery, modelColumnOrder, modelBatch, type LatencyTerm } from './latency.js';
 export { architectureLoss, type LatencyObjective } from './arch-loss.js';
 export { unrolledArchGrads, type UnrolledProblem, type UnrolledResult } from './second-order.js';

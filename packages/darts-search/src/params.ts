@@ -4,13 +4,9 @@ import { DARTS_OPS, isOpName, type OpName } from '@lenna/nn';
 
 const positiveInt = z.number().int().positive();
 
-/**
- * The image data set: @lenna/data's spec plus `hw`, a square size the images are resized to
- * (bilinear) before the search, so a quickstart can search on 16×16 MNIST.
- */
+/** The image data set: @lenna/data's spec (its `resize` lets a quickstart search on 16×16 MNIST). */
 export const searchDatasetSchema = datasetSpecSchema.extend({
   limit: positiveInt.default(512),
-  hw: positiveInt.optional(),
 });
 
 const opNameSchema = z.string().refine(isOpName, { message: `must be one of ${DARTS_OPS.join(', ')}` });
@@ -48,7 +44,7 @@ export const dartsSearchParams = z
       .refine((ops) => new Set(ops).size === ops.length, { message: 'ops must not repeat an op' }),
     batchSize: positiveInt.default(16),
     seed: z.number().int().min(0).default(0),
-    dataset: searchDatasetSchema.default({ name: 'mnist', limit: 512, seed: 0, hw: 16 }),
+    dataset: searchDatasetSchema.default({ name: 'mnist', limit: 512, seed: 0, resize: 16 }),
     trainPortion: z.number().gt(0).lt(1).default(0.5),
     /** Caps the iterations of an epoch (one α step and one weight step each); null: a full pass over the weight half. */
     stepsPerEpoch: positiveInt.nullable().default(8),

@@ -52,6 +52,6 @@ describe('params', () => {
     expect(dartsSearchParams.safeParse({ lamda: 1 }).success).toBe(false);
     expect(dartsSearchParams.safeParse({ ops: ['conv_7x7'] }).success).toBe(false);
     expect(dartsSearchParams.safeParse({ lambda: -1 }).success).toBe(false);
-    expect(dartsSearchParams.safeParse({ dataset: { name: 'mnist', hw: 16 } }).success).toBe(true);
+    expect(dartsSearchParams.safeParse({ dataset: { name: 'mnist', resize: 16 } }).success).toBe(true);
   });
 });

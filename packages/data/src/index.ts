@@ -18,4 +18,4 @@ export { MNIST_NORMALISATION } from './mnist.js';
 export { SYNTHETIC_DEFAULTS } from './synthetic.js';
 export type { RawSet } from './raw.js';
 export { datasetSpecSchema } from './schema.js';
-export { downsampleRaw } from './downsample.js';
+export { resizeImages } from './resize.js';

@@ -3,7 +3,7 @@ import { UserError } from './errors.js';
 import { loadMnistRaw, MNIST_NORMALISATION } from './mnist.js';
 import { normaliseRaw, type RawSet } from './raw.js';
 import { deriveSeed } from './seeds.js';
-import { downsampleRaw } from './downsample.js';
+import { resizeImages } from './resize.js';
 import { carveVal, checkLimit, limitSplits, splitRaw } from './split.js';
 import { generateSyntheticRaw, syntheticNormalisation } from './synthetic.js';
 import { DATASET_NAMES, type DatasetSpec, type ImageSet, type Normalisation, type Splits } from './types.js';
@@ -47,6 +47,6 @@ export async function loadDataset(spec: DatasetSpec): Promise<Splits<ImageSet>> 
   checkLimit(spec.limit);
   const { splits, normalisation } = await loadRawSplits(spec);
   const limited = limitSplits(splits, spec.limit);
-  const prepare = (set: RawSet): ImageSet => normaliseRaw(downsampleRaw(set, spec.downsample), normalisation);
+  const prepare = (set: RawSet): ImageSet => resizeImages(normaliseRaw(set, normalisation), spec.resize);
   return { train: prepare(limited.train), val: prepare(limited.val), test: prepare(limited.test) };
 }

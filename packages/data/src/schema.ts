@@ -7,7 +7,7 @@ export const datasetSpecSchema = z
     name: z.enum(['mnist', 'cifar10', 'synthetic'] satisfies DatasetName[]),
     path: z.string().min(1).optional(),
     limit: z.number().int().positive().optional(),
-    downsample: z.number().int().positive().optional(),
+    resize: z.number().int().positive().optional(),
     seed: z.number().int().default(0),
     valFraction: z.number().min(0).lt(1).optional(),
     testFraction: z.number().min(0).lt(1).optional(),

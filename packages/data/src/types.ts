@@ -36,8 +36,8 @@ export interface DatasetSpec {
   path?: string;
   /** Images per split at most (applied after splitting). */
   limit?: number;
-  /** Average every downsample×downsample block of pixels (applied after `limit`), e.g. 2 turns MNIST into 14×14. */
-  downsample?: number;
+  /** Resize every image to resize×resize (bilinear, after `limit` and normalisation), e.g. 16 for a quick MNIST search. */
+  resize?: number;
   seed: number;
   valFraction?: number;
   /** mnist and synthetic only: cifar10 has its official test batch. */
