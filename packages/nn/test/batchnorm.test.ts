@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { batchNormTrain } from '../src/batchnorm.js';
+import { maxAbsDiff, useCpu, values } from './setup.js';
+
+beforeAll(useCpu);
+
+/** The textbook formula in plain tfjs ops, differentiated by tfjs itself. */
+function reference(x: tf.Tensor4D, g?: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  let y: tf.Tensor = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
+  if (g) y = tf.mul(y, g);
+  if (b) y = tf.add(y, b);
+  return y;
+}
+
+describe('training-mode BatchNorm custom gradient', () => {
+  const x = tf.add(tf.mul(tf.randomNormal([3, 4, 4, 5], 0, 1, 'float32', 1), 2), 0.7) as tf.Tensor4D;
+  const upstream = tf.randomNormal([3, 4, 4, 5], 0, 1, 'float32', 2);
+  const cases: [string, tf.Tensor | undefined, tf.Tensor | undefined][] = [
+    ['no affine', undefined, undefined],
+    ['scalar mixed-op weight', tf.scalar(0.3), undefined],
+    ['per-channel weight and bias', tf.tensor1d([0.5, 1, 1.5, -1, 2]), tf.tensor1d([0.1, 0, -0.2, 0.3, 1])],
+  ];
+  for (const [name, g, b] of cases) {
+    it(`matches tfjs autodiff of the plain formula: ${name}`, () => {
+      const inputs = [x, ...(g ? [g] : []), ...(b ? [b] : [])];
+      const ours = tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(batchNormTrain(t[0] as tf.Tensor4D, g && t[1], b && t[g ? 2 : 1], () => undefined), upstream)));
+      const ref = tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(reference(t[0] as tf.Tensor4D, g && t[1], b && t[g ? 2 : 1]), upstream)));
+      const [go, gr] = [ours(inputs), ref(inputs)];
+      expect(maxAbsDiff(values(batchNormTrain(x, g, b, () => undefined)), values(reference(x, g, b)))).toBeLessThan(1e-4);
+      go.forEach((t, i) => expect(maxAbsDiff(values(t), values(gr[i])), `input ${i}`).toBeLessThan(1e-4));
+    });
+  }
+
+  it('reports the batch mean and biased variance for the running statistics', () => {
+    let seen: number[][] = [];
+    batchNormTrain(x, undefined, undefined, (mean, variance, n) => {
+      seen = [values(mean), values(variance), [n]];
+    });
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    expect(maxAbsDiff(seen[0], values(mean))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(seen[1], values(variance))).toBeLessThan(1e-4);
+    expect(seen[2]).toEqual([48]);
+  });
+});
