@@ -10,6 +10,8 @@ export interface InputLocation {
   /** The artifact id; for a plain folder leave it out (the folder's manifest id, else `folder:<path>`, is used). */
   id?: string;
   dir: string;
+  /** The pipeline instance that produced it, when a runner knows (see InputArtifact.instance). */
+  instance?: string;
 }
 
 /** An artifact folder as a stage sees it; a folder without manifest.json (a `lenna stage --in` path) gets a synthetic one. */
@@ -26,6 +28,7 @@ export async function openInputArtifact(location: InputLocation): Promise<InputA
     dir,
     files,
     manifest,
+    instance: location.instance ?? (manifest.instance || undefined),
     path(file: string): string {
       if (!files.includes(file)) {
         throw new UserError(`input artifact ${id} (${dir}) has no file "${file}"; its files are: ${files.join(', ') || 'none'}`);

@@ -34,6 +34,12 @@ export interface InputArtifact {
   path(file: string): string;
   /** The manifest of the artifact (producing stage, params, ...). */
   manifest: Manifest;
+  /**
+   * The upstream instance that produced this input in the running pipeline, e.g.
+   * `darts-search@lambda=2`. Prefer it to `manifest.instance`: two instances whose outputs are
+   * byte-identical share one artifact, and its manifest names only the first.
+   */
+  instance?: string;
 }
 
 export interface ProgressEvent {
@@ -125,6 +131,12 @@ export interface Manifest {
   createdAt: string;
 }
 
+export interface JobInput {
+  id: string;
+  dir: string;
+  instance?: string;
+}
+
 /** The job file the runner hands to a stage process. */
 export interface StageJob {
   /** Package to import the stage definition from (resolved by the child), e.g. '@lenna/darts-search'. */
@@ -132,7 +144,8 @@ export interface StageJob {
   instance: string;
   params: unknown;
   cacheKey: string;
-  inputs: Record<string, { id: string; dir: string } | { id: string; dir: string }[]>;
+  /** Each input's artifact; `instance` is the upstream pipeline instance that produced it. */
+  inputs: Record<string, JobInput | JobInput[]>;
   storeRoot: string;
   /** Empty folder the stage writes outputs into: `<stagingDir>/<output>/<file>`. */
   stagingDir: string;

@@ -3,6 +3,7 @@ import { defineStage, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { ALPHA_NAMES, genotypeToText, saveAlphas } from '@lenna/nn';
 import { loadLatencyModel, MODEL_JSON, type LatencyModel } from '@lenna/predictor';
+import { fingerprintCifarFolder } from '@lenna/data';
 import { loadSearchData } from './data.js';
 import { genotypeProbs } from './genotype-probs.js';
 import { historyTable } from './history.js';
@@ -68,6 +69,8 @@ export const stage = defineStage({
     summary: { kind: 'json', description: 'summary.json: lambda, seed, epochs, search_seconds, genotype_text, expected_latency_ms {initial, final}, ops' },
   },
   measures: false,
+  // A CIFAR-10 folder lives outside the store: its fingerprint keeps the cache honest when it changes.
+  externalFingerprint: async (p) => (p.dataset.name === 'cifar10' && p.dataset.path ? fingerprintCifarFolder(p.dataset.path) : undefined),
   async run(ctx) {
     await initBackend();
     const latency = await openLatencyModel(ctx);

@@ -52,7 +52,7 @@ export async function loadRun(input: InputArtifact): Promise<RunInfo> {
   const file = pickFile(input, 'metrics.json', '.json', 'runs');
   const object = asObject(await readJson(file), file);
   const metrics = Object.fromEntries(METRIC_KEYS.map((k) => [k, optionalNumber(object, k, file)])) as unknown as RunMetrics;
-  return { id: artifactId(input), instance: input.manifest.instance, inputIds: Object.values(input.manifest.inputs ?? {}).flat(), metrics };
+  return { id: artifactId(input), instance: input.instance, inputIds: Object.values(input.manifest.inputs ?? {}).flat(), metrics };
 }
 
 async function loadSummary(input: InputArtifact): Promise<SearchSummary> {
@@ -86,9 +86,13 @@ export async function loadCurve(input: InputArtifact): Promise<{ epoch: number; 
   return points;
 }
 
-/** Artifacts of one darts-search run share its cache key (else its instance; else their position in the gather). */
+/**
+ * Artifacts of one darts-search run share its producing instance (else its cache key; else their
+ * position in the gather). The instance comes first: two λ whose searches wrote identical bytes
+ * share one artifact and cache key, yet are two rows of the table.
+ */
 function searchKey(input: InputArtifact, index: number): string {
-  return input.manifest.cacheKey || input.manifest.instance || `#${index}`;
+  return input.instance || input.manifest.cacheKey || `#${index}`;
 }
 
 export interface SearchInputs {
@@ -104,7 +108,7 @@ export async function loadSearches(inputs: SearchInputs): Promise<SearchInfo[]> 
     let search = byKey.get(key);
     if (!search) {
       const params = input.manifest.params;
-      search = { key, instance: input.manifest.instance, ids: [], params: typeof params === 'object' && params !== null ? (params as Record<string, unknown>) : {} };
+      search = { key, instance: input.instance, ids: [], params: typeof params === 'object' && params !== null ? (params as Record<string, unknown>) : {} };
       byKey.set(key, search);
     }
     search.ids.push(artifactId(input));

@@ -146,7 +146,7 @@ async function runInstance(status: InstanceStatus, session: Session, options: Ru
     instance: inst.id,
     params: inst.params,
     cacheKey: key,
-    inputs: jobInputs(options.store, status.inputs ?? {}),
+    inputs: jobInputs(options.store, inst, status.inputs ?? {}),
     inputIds: status.inputs ?? {},
     outputs: Object.fromEntries(Object.entries(def.outputs).map(([n, o]) => [n, { kind: o.kind }])),
     environment: status.keyParts?.environment,
@@ -184,9 +184,19 @@ async function runInstance(status: InstanceStatus, session: Session, options: Ru
   options.reporter.finished(inst.id, result.seconds);
 }
 
-function jobInputs(store: ArtifactStore, ids: Record<string, string | string[]>): StageJob['inputs'] {
-  const one = (id: string): { id: string; dir: string } => ({ id, dir: store.objectDir(id) });
-  return Object.fromEntries(Object.entries(ids).map(([k, v]) => [k, Array.isArray(v) ? v.map(one) : one(v)]));
+/**
+ * Each input's artifact and the upstream instance that produced it in this pipeline: two sweep
+ * instances can produce identical bytes (one artifact, one manifest), so only the pipeline knows
+ * which instance a gathered artifact stands for.
+ */
+function jobInputs(store: ArtifactStore, inst: Instance, ids: Record<string, string | string[]>): StageJob['inputs'] {
+  const one = (id: string, from: string): { id: string; dir: string; instance: string } => ({ id, dir: store.objectDir(id), instance: from });
+  return Object.fromEntries(
+    Object.entries(ids).map(([name, v]) => {
+      const producers = [inst.inputs[name]].flat().map((input) => input.from.id);
+      return [name, Array.isArray(v) ? v.map((id, i) => one(id, producers[i])) : one(v, producers[0])];
+    }),
+  );
 }
 
 export function lockEntry(status: InstanceStatus): LockEntry {

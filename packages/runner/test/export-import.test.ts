@@ -36,6 +36,31 @@ describe('lenna export / import / run --cached-only', () => {
     expect((await ci.lenna(['verify'])).exitCode).toBe(0);
   });
 
+  it('gives the very same report bytes from the imported cache as from the original run', async () => {
+    const origin = await makeWorkspace();
+    const first = await origin.lenna(['run', 'report.yaml', '--json']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const report = byId(first.stdout).report;
+    const files = ['table.md', 'table.csv', 'table.arrow'];
+    const original = await Promise.all(files.map((f) => readFile(join(origin.store, 'objects', report.outputs.table, f))));
+    const html = await readFile(join(origin.store, 'objects', report.outputs.html, 'report.html'));
+    expect(original[0].toString()).toContain('retrain@lambda=2');
+
+    const tar = join(origin.dir, 'report.tar');
+    expect((await origin.lenna(['export', 'report.yaml', tar])).exitCode).toBe(0);
+    const ci = await makeWorkspace();
+    expect((await ci.lenna(['import', tar, '--locks', '.'])).exitCode).toBe(0);
+    const reproduced = await ci.lenna(['run', 'report.yaml', '--cached-only', '--json']);
+    expect(reproduced.exitCode, reproduced.stderr).toBe(0);
+    expect(byId(reproduced.stdout).report.state).toBe('cached');
+    const again = await Promise.all(files.map((f) => readFile(join(ci.store, 'objects', report.outputs.table, f))));
+    again.forEach((bytes, i) => expect(bytes.equals(original[i]), files[i]).toBe(true));
+    expect((await readFile(join(ci.store, 'objects', report.outputs.html, 'report.html'))).equals(html)).toBe(true);
+    const printed = await ci.lenna(['report', 'report.yaml']);
+    expect(printed.exitCode, printed.stderr).toBe(0);
+    expect(printed.stdout).toContain(original[0].toString().split('\n')[0]);
+  });
+
   it('refuses to export a pipeline that never ran, naming the lock file', async () => {
     const ws = await makeWorkspace();
     const r = await ws.lenna(['export', 'sweep.yaml', join(ws.dir, 'x.tar')]);
