@@ -9,3 +9,4 @@ export * from './safetensors.js';
 export * from './context.js';
 export * from './inputs.js';
 export * from './host.js';
+export { writeFileAtomic } from './fsutil.js';

@@ -1,6 +1,6 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, type TensorData } from '@lenna/core';
+import { decodeSafetensors, encodeSafetensors, writeFileAtomic, type TensorData } from '@lenna/core';
 import type { BatcherState } from '@lenna/data';
 import type { HistoryRow } from './history.js';
 
@@ -30,23 +30,8 @@ const STATE_KEY = 'lenna.state';
 
 /** Writes the checkpoint so a reader sees the old file or the new one, never a torn one. */
 export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
-  const path = join(dir, CHECKPOINT_FILE);
-  const tmp = `${path}.tmp-${process.pid}`;
   const bytes = encodeSafetensors(checkpoint.tensors, { [STATE_KEY]: JSON.stringify(checkpoint.state) });
-  await mkdir(dir, { recursive: true });
-  try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(join(dir, CHECKPOINT_FILE), bytes);
 }
 
 /** The checkpoint of this run, or undefined when there is none (or it belongs to another run). */

@@ -2,7 +2,7 @@ export { stage } from './stage.js';
 export { dartsSearchParams, searchDatasetSchema, type DartsSearchParams } from './params.js';
 export { runSearch, SearchInterrupted, type SearchSetup, type SearchResult } from './search.js';
 export { loadSearchData, type SearchData } from './data.js';
-export { createLatencyTerm, cellQuery, modelColumnOrder, modelBatch, type LatencyTerm } from './latency.js';
+export { createLatencyTerm, modelColumnOrder, type LatencyTerm } from './latency.js';
 export { architectureLoss, type LatencyObjective } from './arch-loss.js';
 export { unrolledArchGrads, type UnrolledProblem, type UnrolledResult } from './second-order.js';
 export { createSearcher, type Searcher, type StepOptions, type Batch } from './step.js';

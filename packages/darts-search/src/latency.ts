@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '@lenna/core';
 import { edgeCount, type CellShape } from '@lenna/nn';
-import type { CellQuery, LatencyModel } from '@lenna/predictor';
+import { cellQuery, type CellQuery, type LatencyModel } from '@lenna/predictor';
 
 /** The latency model's questions about one network: one query per cell, at the model's batch size. */
 export interface LatencyTerm {
@@ -12,18 +12,6 @@ export interface LatencyTerm {
   expected(alphaNormal: tf.Tensor, alphaReduce: tf.Tensor): tf.Scalar;
   /** The same for fixed probabilities (a genotype's one-hot matrices). */
   expectedForProbs(normal: number[][], reduce: number[][]): number;
-}
-
-export function cellQuery(shape: CellShape, batch: number): CellQuery {
-  return {
-    blockType: shape.reduction ? 'reduction' : 'normal',
-    reductionPrev: shape.reductionPrev,
-    cPrevPrev: shape.cPrevPrev,
-    cIn: shape.cPrev,
-    c: shape.c,
-    hw: shape.hw,
-    batch,
-  };
 }
 
 /**
@@ -41,12 +29,6 @@ export function modelColumnOrder(modelOps: readonly string[], modelEdges: number
     throw new UserError(`The latency model is for cells with ${modelEdges} edges, but nodes ${nodes} gives ${edgeCount(nodes)}; set nodes to match the predictor's data set.`);
   }
   return modelOps.map((op) => searchOps.indexOf(op));
-}
-
-/** The batch the model's training rows were measured at, when they all share one (its standardiser then has std 1). */
-export function modelBatch(transforms: { numeric: { batch: { mean: number; std: number } } } | undefined): number | undefined {
-  if (!transforms || transforms.numeric.batch.std !== 1) return undefined;
-  return Math.round(Math.exp(transforms.numeric.batch.mean));
 }
 
 export function createLatencyTerm(model: LatencyModel, shapes: CellShape[], searchOps: readonly string[], nodes: number, batch: number): LatencyTerm {

@@ -1,23 +1,19 @@
-import { readFile } from 'node:fs/promises';
 import { defineStage, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { ALPHA_NAMES, genotypeToText, saveAlphas } from '@lenna/nn';
-import { loadLatencyModel, MODEL_JSON, type LatencyModel } from '@lenna/predictor';
+import { loadLatencyModel, type LatencyModel } from '@lenna/predictor';
 import { fingerprintCifarFolder } from '@lenna/data';
 import { loadSearchData } from './data.js';
 import { genotypeProbs } from './genotype-probs.js';
 import { historyTable } from './history.js';
-import { modelBatch } from './latency.js';
 import { dartsSearchParams, type DartsSearchParams } from './params.js';
 import { runSearch, type SearchResult } from './search.js';
 
 type Ctx = StageContext<DartsSearchParams>;
 
 /** The batch the predictor is asked about: the param, else the batch its data was measured at, else the search's. */
-async function latencyBatchOf(dir: string, params: DartsSearchParams): Promise<number> {
-  if (params.latencyBatch !== undefined) return params.latencyBatch;
-  const json = JSON.parse(await readFile(`${dir}/${MODEL_JSON}`, 'utf8')) as { transforms?: { numeric: { batch: { mean: number; std: number } } } };
-  return modelBatch(json.transforms) ?? params.batchSize;
+function latencyBatchOf(model: LatencyModel, params: DartsSearchParams): number {
+  return params.latencyBatch ?? model.trainedBatch ?? params.batchSize;
 }
 
 async function openLatencyModel(ctx: Ctx): Promise<{ model: LatencyModel; batch: number } | undefined> {
@@ -29,7 +25,7 @@ async function openLatencyModel(ctx: Ctx): Promise<{ model: LatencyModel; batch:
     return undefined;
   }
   const model = await loadLatencyModel(input.dir);
-  return { model, batch: await latencyBatchOf(input.dir, ctx.params) };
+  return { model, batch: latencyBatchOf(model, ctx.params) };
 }
 
 async function writeOutputs(ctx: Ctx, result: SearchResult, batch: number | null): Promise<void> {

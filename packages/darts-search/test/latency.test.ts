@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { cellShapes, edgeCount, type Genotype } from '@lenna/nn';
 import { tableToRows } from '@lenna/core';
-import { architectureLoss, createLatencyTerm, genotypeProbs, historyTable, meanAlphaEntropy, modelBatch, modelColumnOrder } from '../src/index.js';
+import { architectureLoss, createLatencyTerm, genotypeProbs, historyTable, meanAlphaEntropy, modelColumnOrder } from '../src/index.js';
 import { handModel, latencyMs, TINY_OPS } from './helpers.js';
 
 const softmaxRows = (m: number[][]) =>
@@ -74,10 +74,6 @@ describe('E[lat]', () => {
     expect(() => modelColumnOrder(TINY_OPS, 14, TINY_OPS, nodes)).toThrow(/14 edges/);
   });
 
-  it('reads the batch the model was measured at from its transforms', () => {
-    expect(modelBatch({ numeric: { batch: { mean: Math.log(16), std: 1 } } })).toBe(16);
-    expect(modelBatch({ numeric: { batch: { mean: 2.5, std: 0.7 } } })).toBeUndefined();
-  });
 });
 
 describe('genotype probabilities', () => {

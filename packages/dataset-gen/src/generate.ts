@@ -1,5 +1,6 @@
 import type { Table } from 'apache-arrow';
 import type { ProgressEvent } from '@lenna/core';
+import type { LatencyProtocolOptions } from '@lenna/compute';
 import { datasetTable, type DatasetRow, type MeasuredRow } from './columns.js';
 import { additiveEstimateMs, lutSites, OpLookupTable, opLutTable, type LutEntry } from './lut.js';
 import type { CellShape, DatasetGenParams } from './params.js';
@@ -8,16 +9,8 @@ import { planRow, type RowPlanOptions } from './sampling.js';
 import { edgeCount, plannedShapes, type OpSite } from './shapes.js';
 import { checkExplicitShapes, checkOpSet } from './validate.js';
 
-export interface CellProtocol {
-  runs: number;
-  quantile: number;
-  threshold: number;
-  hits: number;
-  maxResets: number;
-  warmup: number;
-  /** Seeds the op sampling and the cells' weights. */
-  seed: number;
-}
+/** compute's protocol options; `seed` also seeds the cells' weights. */
+export type CellProtocol = LatencyProtocolOptions;
 
 export interface CellMeasurement {
   meanMs: number;

@@ -1,5 +1,5 @@
 export { stage, predictorParams, metricsTable, METRIC_COLUMNS, type ModelMetrics } from './stage.js';
-export { loadLatencyModel, latencyModelFrom, modelArtifact, kernelName, biasName, SKIP_KERNEL, MODEL_JSON, MODEL_WEIGHTS, type CellQuery, type LatencyModel, type ModelJson } from './model.js';
+export { loadLatencyModel, latencyModelFrom, cellQuery, trainedBatch, modelArtifact, kernelName, biasName, SKIP_KERNEL, MODEL_JSON, MODEL_WEIGHTS, type CellQuery, type LatencyModel, type ModelJson } from './model.js';
 export {
   latencyMetrics,
   meanAbsoluteError,

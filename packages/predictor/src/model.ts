@@ -15,6 +15,8 @@ export type CellQuery = CellShape;
 export interface LatencyModel {
   ops: string[];
   edges: number;
+  /** The one batch size the model's training rows were measured at, or null if they had several. */
+  trainedBatch: number | null;
   /** Latency in ms of `cell` with op probabilities `probs` ([edges][ops]). */
   predictMs(cell: CellQuery, probs: number[][]): number;
   /** Differentiable in probs ([edges, ops]), returns a scalar in ms. */
@@ -101,6 +103,28 @@ function weightTensors(tensors: Record<string, TensorData>, sizes: number[], ski
   return weights;
 }
 
+/** A batch column constant on the training rows is standardised with std 1 around ln(batch) (preprocess's rule). */
+export function trainedBatch(t: Pick<Transforms, 'numeric'>): number | null {
+  const s = t.numeric.batch;
+  if (!s || s.std !== 1) return null;
+  const batch = Math.exp(s.mean);
+  const rounded = Math.round(batch);
+  return Math.abs(batch - rounded) < 1e-6 * rounded ? rounded : null;
+}
+
+/** A network cell's shape (nn's cellShapes) as the model's features name it: c_in is the channels of s1. */
+export function cellQuery(shape: { reduction: boolean; reductionPrev: boolean; cPrevPrev: number; cPrev: number; c: number; hw: number }, batch: number): CellQuery {
+  return {
+    blockType: shape.reduction ? 'reduction' : 'normal',
+    reductionPrev: shape.reductionPrev,
+    cPrevPrev: shape.cPrevPrev,
+    cIn: shape.cPrev,
+    c: shape.c,
+    hw: shape.hw,
+    batch,
+  };
+}
+
 /** Build a LatencyModel over weights already in memory (the loader and the stage's own check use it). */
 export function latencyModelFrom(json: ModelJson, weights: MlpWeights): LatencyModel {
   const t = json.transforms;
@@ -112,6 +136,7 @@ export function latencyModelFrom(json: ModelJson, weights: MlpWeights): LatencyM
   return {
     ops: json.ops,
     edges: json.edges,
+    trainedBatch: trainedBatch(t),
     predictTensor,
     predictMs(cell, probs) {
       return tf.tidy(() => {

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensorsFile, UserError, writeSafetensorsFile } from '@lenna/core';
 import { applyTransforms, fitTransforms, readCellRows, syntheticDatasetTable, targetToMs, type CellRow } from '@lenna/preprocess';
-import { initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS, type LatencyModel } from '../src/index.js';
+import { cellQuery, initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS, trainedBatch, type LatencyModel } from '../src/index.js';
 
 let root: string;
 let model: LatencyModel;
@@ -97,5 +97,19 @@ describe('loadLatencyModel', () => {
     await writeSafetensorsFile(join(noSkip, MODEL_WEIGHTS), tensors);
     await writeFile(join(noSkip, MODEL_JSON), JSON.stringify(json));
     await expect(loadLatencyModel(noSkip)).rejects.toThrow(/mlp.skip.kernel/);
+  });
+});
+
+describe('trainedBatch and cellQuery', () => {
+  it('reads the batch the model was measured at from its transforms, null when the rows had several', () => {
+    const numeric = (batch: { mean: number; std: number }) => ({ c_prev_prev: { mean: 0, std: 1 }, c_in: { mean: 0, std: 1 }, c: { mean: 0, std: 1 }, hw: { mean: 0, std: 1 }, batch });
+    expect(trainedBatch({ numeric: numeric({ mean: Math.log(16), std: 1 }) })).toBe(16);
+    expect(trainedBatch({ numeric: numeric({ mean: 2.5, std: 0.7 }) })).toBeNull();
+    expect(model.trainedBatch === null || Number.isInteger(model.trainedBatch)).toBe(true);
+  });
+
+  it('names a network cell shape as the model features do (c_in is the channels of s1)', () => {
+    const shape = { reduction: true, reductionPrev: false, cPrevPrev: 12, cPrev: 16, c: 8, hw: 16 };
+    expect(cellQuery(shape, 32)).toEqual({ blockType: 'reduction', reductionPrev: false, cPrevPrev: 12, cIn: 16, c: 8, hw: 16, batch: 32 });
   });
 });

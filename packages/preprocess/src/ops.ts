@@ -1,16 +1,8 @@
 import { UserError } from '@lenna/core';
+import { DARTS_OPS } from '@lenna/nn';
 
-/** The DARTS op order; a dataset's ops are these, filtered to those it has columns for. */
-export const DARTS_OPS = [
-  'none',
-  'max_pool_3x3',
-  'avg_pool_3x3',
-  'skip_connect',
-  'sep_conv_3x3',
-  'sep_conv_5x5',
-  'dil_conv_3x3',
-  'dil_conv_5x5',
-] as const;
+// A dataset's ops are nn's catalogue (in its order), filtered to those it has columns for.
+export { DARTS_OPS };
 
 const PROB_COLUMN = /^p_e(\d+)_(.+)$/;
 

@@ -2,23 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@lenna/core';
 import { timeForward, type TimingOptions } from '@lenna/compute';
 import { sampledCells, type CellShape, type EvalNetwork, type Genotype, type OpName } from '@lenna/nn';
-import type { CellQuery, LatencyModel } from '@lenna/predictor';
+import { cellQuery, type LatencyModel } from '@lenna/predictor';
 import { genotypeChoice, oneHotProbs, type CellType } from './one-hot.js';
 
 export const cellType = (shape: CellShape): CellType => (shape.reduction ? 'reduce' : 'normal');
-
-/** A network cell's shape as the latency model's features name it (c_in is the channels of s1). */
-export function cellQuery(shape: CellShape, batch: number): CellQuery {
-  return {
-    blockType: shape.reduction ? 'reduction' : 'normal',
-    reductionPrev: shape.reductionPrev,
-    cPrevPrev: shape.cPrevPrev,
-    cIn: shape.cPrev,
-    c: shape.c,
-    hw: shape.hw,
-    batch,
-  };
-}
 
 /** The latency model's estimate of each cell of the network: its shape and the one-hot genotype of its type. */
 export function predictCells(model: LatencyModel, g: Genotype, shapes: CellShape[], batch: number): number[] {

@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UserError } from '@lenna/core';
 import { edgeCount, type Genotype } from '@lenna/nn';
-import { loadLatencyModel, MODEL_JSON, type LatencyModel } from '@lenna/predictor';
+import { loadLatencyModel, type LatencyModel } from '@lenna/predictor';
 
 /** The measurement batch when neither measure.batch nor a latency model says one (dataset-gen's default). */
 export const DEFAULT_MEASURE_BATCH = 16;
@@ -21,20 +19,7 @@ export async function loadModelFor(dir: string, g: Genotype): Promise<LoadedMode
     model.dispose();
     throw new UserError(`The latency model in ${dir} describes cells of ${model.edges} edges, but the genotype's cells have ${edges}; use a model trained on the same node count.`);
   }
-  return { model, trainedBatch: await trainedBatch(join(dir, MODEL_JSON)) };
-}
-
-/**
- * The latency model does not expose its transforms, so the batch is read from model.json: a batch
- * column that was constant on the training rows has std 1 and mean ln(batch) (preprocess's rule).
- */
-async function trainedBatch(path: string): Promise<number | null> {
-  const json = JSON.parse(await readFile(path, 'utf8')) as { transforms?: { numeric?: { batch?: { mean: number; std: number } } } };
-  const s = json.transforms?.numeric?.batch;
-  if (!s || s.std !== 1) return null;
-  const batch = Math.exp(s.mean);
-  const rounded = Math.round(batch);
-  return Math.abs(batch - rounded) < 1e-6 * rounded ? rounded : null;
+  return { model, trainedBatch: model.trainedBatch };
 }
 
 /** measure.batch, else the model's training batch, else DEFAULT_MEASURE_BATCH. */

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '@lenna/core';
 import { cellShapes, DARTS_OPS, type Genotype } from '@lenna/nn';
-import type { LatencyModel } from '@lenna/predictor';
-import { augmentationFor, cellQuery, genotypeChoice, oneHotProbs, predictCells, readGenotypeInput, resolveMeasureBatch, summariseLatency } from '../src/index.js';
+import { cellQuery, type LatencyModel } from '@lenna/predictor';
+import { augmentationFor, genotypeChoice, oneHotProbs, predictCells, readGenotypeInput, resolveMeasureBatch, summariseLatency } from '../src/index.js';
 
 // Node 0 reads inputs 0, 1; node 1 reads 0 and node 0 (=2); node 2 reads 1 and node 1 (=3); node 3 reads node 0 and node 2 (=2, 4).
 const genotype: Genotype = {
@@ -73,6 +73,7 @@ describe('latency bookkeeping', () => {
     const fake: LatencyModel = {
       ops: [...DARTS_OPS],
       edges: 14,
+      trainedBatch: null,
       predictMs: (cell, probs) => probs[0].indexOf(1) + 10 * cell.hw + (cell.blockType === 'reduction' ? 1000 : 0),
       predictTensor: () => {
         throw new Error('not used');
