@@ -104,6 +104,14 @@ describe('pipeline YAML', () => {
 
   it('parses --set values the way YAML types them', () => {
     expect([parseScalar('0.1'), parseScalar('true'), parseScalar('abc'), parseScalar('3')]).toEqual([0.1, true, 'abc', 3]);
+    expect(parseScalar('[64, 64]')).toEqual([64, 64]);
+    expect(parseScalar('{name: mnist, limit: 10}')).toEqual({ name: 'mnist', limit: 10 });
+    expect(parseScalar('a: b')).toBe('a: b');
+  });
+
+  it('splits a --set sweep on commas outside flow lists', () => {
+    expect(parseOverride('predictor.hidden=[64,64],[128]').values).toEqual([[64, 64], [128]]);
+    expect(parseOverride('s.lambda=0,0.5').values).toEqual([0, 0.5]);
   });
 });
 
