@@ -68,11 +68,11 @@ export const stage = defineStage({
   // A CIFAR-10 folder lives outside the store: its fingerprint keeps the cache honest when it changes.
   externalFingerprint: async (p) => (p.dataset.name === 'cifar10' && p.dataset.path ? fingerprintCifarFolder(p.dataset.path) : undefined),
   async run(ctx) {
-    await initBackend();
+    const backend = await initBackend({ quiet: true });
     const latency = await openLatencyModel(ctx);
     try {
       const data = await loadSearchData(ctx.params);
-      ctx.log(`darts-search: ${data.weights.count} weight / ${data.arch.count} α images at ${data.hw}×${data.hw}, λ ${ctx.params.lambda}, ${ctx.params.order} order`);
+      ctx.log(`darts-search: backend ${backend.name}; ${data.weights.count} weight / ${data.arch.count} α images at ${data.hw}×${data.hw}, λ ${ctx.params.lambda}, ${ctx.params.order} order`);
       const result = await runSearch({ params: ctx.params, data, latency, scratchDir: ctx.scratchDir, progress: ctx.progress, log: ctx.log, signal: ctx.signal });
       try {
         await writeOutputs(ctx, result, latency?.batch ?? null);
