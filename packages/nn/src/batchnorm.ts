@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BN_BACKWARD_KERNEL, BN_FORWARD_KERNEL, hasFusedBatchNorm, registerBatchNormKernels, type BnKernelAttrs } from './batchnorm-kernels.js';
 
 export const BN_EPS = 1e-5;
 
@@ -10,10 +11,42 @@ export interface BatchStatsSink {
  * Training-mode BatchNorm over N, H, W as one differentiable op: y = (x − μ)/sqrt(σ² + eps)·g + b,
  * with g a per-channel weight, a scalar (a mixed-op weight folded in) or absent, b per-channel or
  * absent. Written as a custom gradient so the tape keeps only y instead of every intermediate
- * (memory is what limits a supernet step). Channel sums reduce axis 0 of an [N·H·W, C] view
- * (compute registers a fast kernel for it on wasm).
+ * (memory is what limits a supernet step). On cpu and wasm the forward and backward passes are one
+ * fused kernel each (batchnorm-kernels.ts); elsewhere they are plain tfjs ops.
  */
 export function batchNormTrain(x: tf.Tensor4D, g: tf.Tensor | undefined, b: tf.Tensor | undefined, onStats: BatchStatsSink): tf.Tensor4D {
+  if (!hasFusedBatchNorm()) return batchNormTrainOps(x, g, b, onStats);
+  registerBatchNormKernels();
+  const [n, h, w] = x.shape;
+  const attrs: BnKernelAttrs = { eps: BN_EPS, gKind: !g ? 'none' : g.rank === 0 ? 'scalar' : 'channel', hasBias: b !== undefined };
+  const inputs: tf.Tensor[] = [x, ...(g ? [g] : []), ...(b ? [b] : [])];
+  const op = tf.customGrad((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const named: tf.NamedTensorMap = { x, ...(g ? { g } : {}), ...(b ? { b } : {}) };
+    const [y, mean, variance, rstd] = tf.engine().runKernel(BN_FORWARD_KERNEL, named, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    onStats(mean as tf.Tensor1D, variance as tf.Tensor1D, n * h * w);
+    save(g ? [x, mean, rstd, g] : [x, mean, rstd]);
+    return {
+      value: y as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ms, rs, gs] = saved;
+        const ins: tf.NamedTensorMap = { dy, x: xs, mean: ms, rstd: rs, ...(gs ? { g: gs } : {}) };
+        const [dx, dyXhatSum, dySum] = tf.engine().runKernel(BN_BACKWARD_KERNEL, ins, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const grads: tf.Tensor[] = [dx];
+        if (gs) grads.push(gs.rank === 0 ? tf.sum(dyXhatSum) : dyXhatSum);
+        if (b) grads.push(dySum);
+        return grads;
+      },
+    };
+  });
+  return op(...inputs) as tf.Tensor4D;
+}
+
+/**
+ * The same op in plain tfjs ops (backends without the fused kernels, and a reference in tests).
+ * Channel sums reduce axis 0 of an [N·H·W, C] view (compute registers a fast kernel for it).
+ */
+export function batchNormTrainOps(x: tf.Tensor4D, g: tf.Tensor | undefined, b: tf.Tensor | undefined, onStats: BatchStatsSink): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const m = n * h * w;
   const inputs: tf.Tensor[] = [x, ...(g ? [g] : []), ...(b ? [b] : [])];

@@ -2,7 +2,7 @@ export { DARTS_OPS, isOpName, createOp, type OpName, type OpOptions } from './op
 export { type ForwardContext, type Layer, outSize } from './layers.js';
 export { cellShapes, edgeCount, nodesForEdges, isReductionLayer, type CellShape, type NetworkShapeConfig } from './shapes.js';
 export { cellEdges } from './cell.js';
-export { createSearchNetwork, resolveSearchConfig, alphaSeed, type SearchNetwork, type SearchNetworkConfig } from './search-network.js';
+export { createSearchNetwork, resolveSearchConfig, alphaSeed, tapedTailCells, DEFAULT_TAPE_BUDGET_BYTES, type SearchNetwork, type SearchNetworkConfig, type GradientRequest } from './search-network.js';
 export { createEvalNetwork, evalCellShapes, dropPathRamp, dropPath, type EvalNetwork, type EvalNetworkConfig, type EvalForwardOptions } from './eval-network.js';
 export {
   GenotypeSchema,

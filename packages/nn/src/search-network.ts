@@ -112,7 +112,8 @@ export function createSearchNetwork(userConfig: SearchNetworkConfig): SearchNetw
       }),
       head: { reads: [cells.length - 1], run: (outs: tf.Tensor4D[]) => loss(classifier.apply(outs[outs.length - 1])), vars: varsUnder(store, 'classifier.') },
     };
-    const r = segmentedGradients(segmented, x, wrt.weights ?? false);
+    const tail = tapedTailCells(shapes, x.shape[0], edgeCount(config.nodes), wrt.tapeBudgetBytes ?? DEFAULT_TAPE_BUDGET_BYTES);
+    const r = segmentedGradients(segmented, x, wrt.weights ?? false, tail);
     for (const part of wrt.alphas ? (['normal', 'reduce'] as const) : []) {
       const d = r.extraGrads.get(w[part]);
       if (!d) continue;
@@ -160,6 +161,33 @@ function createAlphas(config: Required<SearchNetworkConfig>): { normal: tf.Varia
 export interface GradientRequest {
   weights?: boolean;
   alphas?: boolean;
+  /**
+   * Estimated tape memory the trailing cells may use to run their forward pass once (under the
+   * backward pass's tape) instead of twice; 0 recomputes every cell. Default 1.5 GB, which holds the
+   * whole reference supernet (C 8, 5 cells, batch 32) inside wasm's 4 GB.
+   */
+  tapeBudgetBytes?: number;
+}
+
+export const DEFAULT_TAPE_BUDGET_BYTES = 1.5e9;
+
+/**
+ * Tape bytes per element of a cell's input state per edge, measured on wasm at the reference
+ * configuration (whole-network tape ≈ 1.33 GB over 13.4 M element-edges), rounded up.
+ */
+const TAPE_BYTES_PER_STATE_ELEMENT_EDGE = 110;
+
+/** How many trailing cells fit the budget, counting each by its input state size times its edges. */
+export function tapedTailCells(shapes: CellShape[], batch: number, edges: number, budgetBytes: number): number {
+  let used = 0;
+  let tail = 0;
+  for (let i = shapes.length - 1; i >= 0; i--) {
+    const { hw, c } = shapes[i];
+    used += batch * hw * hw * c * edges * TAPE_BYTES_PER_STATE_ELEMENT_EDGE;
+    if (used > budgetBytes) break;
+    tail++;
+  }
+  return tail;
 }
 
 export interface BuiltCell {

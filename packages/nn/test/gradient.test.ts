@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFirstOrderSearch, createSearchNetwork, crossEntropy, saveAlphas } from '../src/index.js';
+import { tapedTailCells } from '../src/search-network.js';
 import { maxAbsDiff, useCpu, values } from './setup.js';
 
 beforeAll(useCpu);
@@ -39,13 +40,23 @@ describe('∂loss/∂α', () => {
     net.dispose();
   });
 
-  it('cell-by-cell gradients equal tfjs autodiff of the whole training-mode forward pass, and update BN statistics once', () => {
+  // Budget 0 recomputes every cell; 3e5 bytes tapes the last (reduction) cell only at this size; the default tapes all.
+  const budgets: [string, number | undefined][] = [['every cell recomputed', 0], ['last cell taped', 3e5], ['all cells taped', undefined]];
+  it('the tape budget picks the trailing cells that fit', () => {
+    const net = createSearchNetwork(config);
+    expect(tapedTailCells(net.shapes, 4, 5, 0)).toBe(0);
+    expect(tapedTailCells(net.shapes, 4, 5, 3e5)).toBe(1);
+    expect(tapedTailCells(net.shapes, 4, 5, 9e5)).toBe(2);
+    expect(tapedTailCells(net.shapes, 4, 5, 1e9)).toBe(3);
+    net.dispose();
+  });
+  for (const [label, budget] of budgets) it(`cell-by-cell gradients (${label}) equal tfjs autodiff of the whole training-mode forward pass, and update BN statistics once`, () => {
     const [a, b] = [createSearchNetwork(config), createSearchNetwork(config)];
     for (const net of [a, b]) net.alphas.reduce.assign(tf.randomNormal(net.alphas.reduce.shape, 0, 1, 'float32', 4));
     const x = tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d([0, 1, 2, 1], 'int32');
     const whole = tf.variableGrads(() => crossEntropy(a.forward(x, { training: true }), y), [...a.weights, a.alphas.normal, a.alphas.reduce]);
-    const seg = b.gradients(x, (logits) => crossEntropy(logits, y), { weights: true, alphas: true });
+    const seg = b.gradients(x, (logits) => crossEntropy(logits, y), { weights: true, alphas: true, tapeBudgetBytes: budget });
     expect(seg.loss).toBeCloseTo(whole.value.dataSync()[0], 5);
     const pairs: [tf.Variable, tf.Variable][] = [...a.weights.map((v, i) => [v, b.weights[i]] as [tf.Variable, tf.Variable]), [a.alphas.normal, b.alphas.normal], [a.alphas.reduce, b.alphas.reduce]];
     expect(Object.keys(seg.grads)).toHaveLength(pairs.length);
@@ -58,7 +69,7 @@ describe('∂loss/∂α', () => {
     const rv = (n: typeof a) => values(n.store.buffers.get('cells.1.edges.0.ops.max_pool_3x3.bn.running_mean')!);
     expect(maxAbsDiff(rv(a), rv(b))).toBeLessThan(1e-6);
     expect(Math.max(...rv(a).map(Math.abs))).toBeGreaterThan(0);
-    const onlyAlphas = b.gradients(x, (logits) => crossEntropy(logits, y), { alphas: true });
+    const onlyAlphas = b.gradients(x, (logits) => crossEntropy(logits, y), { alphas: true, tapeBudgetBytes: budget });
     expect(Object.keys(onlyAlphas.grads).sort()).toEqual([b.alphas.normal.name, b.alphas.reduce.name].sort());
   });
 
