@@ -11,8 +11,8 @@
  * Sums are float32 per lane (tfjs-wasm's own reductions are too).
  */
 
-const I32 = 0x7f;
-const V128 = 0x7b;
+import { assembleModule, I32, memoryBound, V128, vec } from '@lenna/compute';
+
 const GET = 0x20;
 const SET = 0x21;
 const I32_ADD = 0x6a;
@@ -23,20 +23,6 @@ const STORE = (offset = 0) => [0xfd, 0x0b, 0x00, offset];
 const F_ADD = [0xfd, 0xe4, 0x01];
 const F_SUB = [0xfd, 0xe5, 0x01];
 const F_MUL = [0xfd, 0xe6, 0x01];
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
-const name = (s: string): number[] => [...leb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
 
 /** Address base + o, with o the row offset local. */
 const at = (base: number, o: number) => [GET, base, GET, o, I32_ADD];
@@ -106,16 +92,6 @@ const SCALE_SHIFT2 = [
   0x0b,
 ];
 
-const BODIES = [MOMENTS, SCALE_SHIFT, GRAD_SUMS, SCALE_SHIFT2];
-const MODULE_BYTES = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, vec([[0x60, ...vec(Array.from({ length: 5 }, () => [I32])), 0], [0x60, ...vec(Array.from({ length: 6 }, () => [I32])), 0]])),
-  ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])),
-  ...section(3, vec([[0], [0], [1], [1]])),
-  ...section(7, vec(['moments', 'scaleShift', 'gradSums', 'scaleShift2'].map((n, i) => [...name(n), 0x00, i]))),
-  ...section(10, vec(BODIES.map((b) => [...leb(b.length), ...b]))),
-]);
-
 export interface WasmMemoryLike {
   readonly buffer: ArrayBuffer;
 }
@@ -127,22 +103,12 @@ export interface BnSimd {
   scaleShift2(out: number, a: number, b: number, coef: number, rows: number, stride: number): void;
 }
 
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-let compiled: object | undefined;
-const instances = new WeakMap<WasmMemoryLike, BnSimd>();
-
 /** The loops bound to `memory` (one instance per memory, made on first use). */
-export function bnSimd(memory: WasmMemoryLike): BnSimd {
-  let loops = instances.get(memory);
-  if (!loops) {
-    compiled ??= new wasmApi.Module(MODULE_BYTES);
-    loops = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as BnSimd;
-    instances.set(memory, loops);
-  }
-  return loops;
-}
+export const bnSimd: (memory: WasmMemoryLike) => BnSimd = memoryBound<BnSimd>(
+  assembleModule([
+    { name: 'moments', params: 5, body: MOMENTS },
+    { name: 'scaleShift', params: 5, body: SCALE_SHIFT },
+    { name: 'gradSums', params: 6, body: GRAD_SUMS },
+    { name: 'scaleShift2', params: 6, body: SCALE_SHIFT2 },
+  ]),
+);
