@@ -168,11 +168,12 @@ test.each([
   { shape: [6, 5], begin: [2, 0], size: [3, 5] },
   { shape: [4, 2, 3, 2, 5], begin: [1, 0, 1, 0, 2], size: [2, 2, 2, 1, 3] },
   { shape: [9], begin: [4], size: [0] },
-])('the cpu Slice matches tfjs’s own on $shape from $begin size $size', async ({ shape, begin, size }) => {
+  { shape: [3, 10, 20], begin: [1, 2, 0], size: [2, 8, 20] },
+].flatMap((c) => BACKENDS.map((backend) => ({ ...c, backend }))))('the $backend Slice matches tfjs’s own on $shape from $begin size $size', async ({ shape, begin, size, backend }) => {
   const x = input(shape, 30);
   const attrs = { begin, size };
-  expect(Array.from(await lenna('cpu', 'Slice', { x }, attrs))).toEqual(Array.from(await reference('Slice', { x }, attrs)));
-  await tf.setBackend('cpu');
+  expect(Array.from(await lenna(backend, 'Slice', { x }, attrs))).toEqual(Array.from(await reference('Slice', { x }, attrs)));
+  await tf.setBackend(backend);
   const ints = tf.tensor(Int32Array.from(x.values, (v) => Math.round(v * 100)), shape, 'int32');
   expect(tf.slice(ints, begin, size).arraySync()).toEqual(sliceByHand(ints.arraySync(), begin, size));
   ints.dispose();
@@ -182,18 +183,46 @@ test.each([
   { shape: [2, 7, 8, 6], numOrSizeSplits: [2, 4], axis: 3 },
   { shape: [2, 7, 8, 6], numOrSizeSplits: 2, axis: 0 },
   { shape: [2, 7, 8, 6], numOrSizeSplits: [3, -1, 2], axis: 1 },
-])('the cpu SplitV matches tfjs’s own on $shape split $numOrSizeSplits along $axis', async ({ shape, numOrSizeSplits, axis }) => {
-  await tf.setBackend('cpu');
+].flatMap((c) => BACKENDS.map((backend) => ({ ...c, backend }))))('the $backend SplitV matches tfjs’s own on $shape split $numOrSizeSplits along $axis', async ({ shape, numOrSizeSplits, axis, backend: name }) => {
+  await tf.setBackend(name);
   const x = tf.tensor(input(shape, 32).values, shape);
   const attrs = { numOrSizeSplits, axis } as unknown as tf.NamedAttrMap;
   const ours = tf.engine().runKernel('SplitV', { x }, attrs) as unknown as tf.Tensor[];
   const backend = tf.backend();
-  const theirs = originalKernel('SplitV', 'cpu')?.kernelFunc({ inputs: { x }, backend, attrs }) as tf.TensorInfo[];
+  const theirs = originalKernel('SplitV', name)?.kernelFunc({ inputs: { x }, backend, attrs }) as tf.TensorInfo[];
   expect(ours.map((t) => t.shape)).toEqual(theirs.map((t) => t.shape));
   ours.forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(Array.from(backend.readSync(theirs[i].dataId) as Float32Array)));
   theirs.forEach((t) => backend.disposeData(t.dataId));
   tf.dispose([x, ...ours]);
 });
+
+test.each([
+  { shape: [2, 7, 8, 3], perm: [3, 1, 2, 0] },
+  { shape: [2, 7, 8, 3], perm: [1, 2, 0, 3] },
+  { shape: [6, 5], perm: [1, 0] },
+  { shape: [4, 2, 3, 2, 5], perm: [4, 0, 3, 1, 2] },
+  { shape: [3, 4, 5], perm: [0, 1, 2] },
+  { shape: [0, 4], perm: [1, 0] },
+])('the cpu Transpose matches tfjs’s own on $shape by $perm', async ({ shape, perm }) => {
+  const x = input(shape, 33);
+  expect(Array.from(await lenna('cpu', 'Transpose', { x }, { perm }))).toEqual(Array.from(await reference('Transpose', { x }, { perm })));
+  await tf.setBackend('cpu');
+  const ints = tf.tensor(Int32Array.from(x.values, (v) => Math.round(v * 100)), shape, 'int32');
+  const ours = tf.transpose(ints, perm);
+  expect(ours.shape).toEqual(perm.map((p) => shape[p]));
+  expect(ours.dtype).toBe('int32');
+  expect(Array.from(ours.dataSync())).toEqual(Array.from(ints.dataSync()).map((_, i) => ints.dataSync()[sourceIndex(i, shape, perm)]));
+  tf.dispose([ints, ours]);
+});
+
+/** The input index that output element `i` of a transpose comes from, by plain index arithmetic. */
+function sourceIndex(i: number, shape: number[], perm: number[]): number {
+  const outShape = perm.map((p) => shape[p]);
+  const outIndex = outShape.map((_, d) => Math.floor(i / outShape.slice(d + 1).reduce((a, b) => a * b, 1)) % outShape[d]);
+  const inIndex = new Array<number>(shape.length);
+  perm.forEach((p, d) => (inIndex[p] = outIndex[d]));
+  return inIndex.reduce((acc, v, d) => acc * shape[d] + v, 0);
+}
 
 /** Nested-array slicing, the plainest reference. */
 function sliceByHand(a: unknown, begin: number[], size: number[]): unknown {
@@ -223,6 +252,10 @@ test.each([
   { kernel: 'Mean', shape: [5, 4], axis: 0, keepDims: false },
   { kernel: 'Mean', shape: [2, 7, 8, 3], axis: [1, 2], keepDims: false },
   { kernel: 'Sum', shape: [2, 7, 8, 3], axis: [0, 1, 2, 3], keepDims: false },
+  // wasm sums chunks of whole rows: rows that do not fill the last chunk, odd row lengths, rows longer than a chunk.
+  { kernel: 'Sum', shape: [3, 50, 7], axis: [0, 1], keepDims: false },
+  { kernel: 'Mean', shape: [37, 2, 3, 5], axis: [0, 1, 2], keepDims: true },
+  { kernel: 'Sum', shape: [3, 1500], axis: [0], keepDims: false },
 ].flatMap((c) => BACKENDS.map((backend) => ({ ...c, backend }))))('the $backend $kernel over $axis of $shape (keepDims $keepDims) matches tfjs’s own', async ({ kernel, shape, axis, keepDims, backend: name }) => {
   await tf.setBackend(name);
   const x = input(shape, 40);
@@ -237,4 +270,81 @@ test.each([
   expect(relativeError(ours.dataSync(), backend.readSync(theirs.dataId) as Float32Array)).toBeLessThan(1e-5);
   backend.disposeData(theirs.dataId);
   tf.dispose([t, ours]);
+});
+
+test.each(
+  (['Multiply', 'Add', 'Sub'] as const).flatMap((kernel) =>
+    [
+      { a: [2, 7, 8, 3], b: [3] },
+      { a: [2, 7, 8, 3], b: [1, 1, 1, 3] },
+      { a: [3], b: [2, 7, 8, 3] },
+      { a: [1, 1, 1, 5], b: [4, 3, 2, 5] },
+      { a: [6, 5], b: [1, 5] },
+      { a: [4], b: [4] },
+      { a: [2, 7, 8, 3], b: [2, 7, 8, 3] },
+      { a: [2, 7, 8, 3], b: [1, 7, 1, 3] },
+      { a: [2, 7, 8, 3], b: [] },
+      { a: [1], b: [5, 4] },
+      { a: [5, 4], b: [1, 1] },
+    ].flatMap((c) => BACKENDS.map((backend) => ({ kernel, backend, ...c }))),
+))('the $backend $kernel of $a and $b matches tfjs’s own', async ({ kernel, backend: name, a, b }) => {
+  const inputs = { a: input(a, 50), b: input(b, 51) };
+  const got = await lenna(name, kernel, inputs, {});
+  expect(relativeError(got, await reference(kernel, inputs, {}))).toBeLessThan(1e-6);
+  // The backend's own kernel, and the output shape.
+  await tf.setBackend(name);
+  const ta = tf.tensor(inputs.a.values, a), tb = tf.tensor(inputs.b.values, b);
+  const ours = tf.engine().runKernel(kernel, { a: ta, b: tb }) as tf.Tensor;
+  const original = originalKernel(kernel, name);
+  if (!original) throw new Error(`no original ${name} ${kernel}`);
+  const backend = tf.backend();
+  const theirs = original.kernelFunc({ inputs: { a: ta, b: tb }, backend, attrs: {} }) as tf.TensorInfo;
+  expect(ours.shape).toEqual(theirs.shape);
+  expect(relativeError(ours.dataSync(), backend.readSync(theirs.dataId) as Float32Array)).toBeLessThan(1e-6);
+  backend.disposeData(theirs.dataId);
+  tf.dispose([ta, tb, ours]);
+});
+
+test.each(
+  [
+    { kernel: 'Sum', shape: [2, 3, 4, 5], axis: [0, 1, 2], keepDims: false },
+    { kernel: 'Mean', shape: [2, 3, 4, 5], axis: [0, 1, 2], keepDims: true },
+    { kernel: 'Mean', shape: [2, 3, 4, 5], axis: [1], keepDims: false },
+    { kernel: 'Sum', shape: [6, 5], axis: [1], keepDims: true },
+    { kernel: 'Mean', shape: [6, 5], axis: [0, 1], keepDims: false },
+  ].flatMap((c) => BACKENDS.map((backend) => ({ ...c, backend }))),
+)('on $backend the gradient of $kernel over $axis of $shape is dy spread over the reduced axes', async ({ kernel, shape, axis, keepDims, backend }) => {
+  await tf.setBackend(backend);
+  const x = tf.tensor(input(shape, 60).values, shape);
+  const reduce = (t: tf.Tensor) => (kernel === 'Sum' ? tf.sum(t, axis, keepDims) : tf.mean(t, axis, keepDims));
+  const outShape = reduce(x).shape;
+  const dyValues = input(outShape, 61).values;
+  const dy = tf.tensor(dyValues, outShape);
+  const buffers = backendBuffers();
+  const [dx] = tf.grads(reduce)([x], dy);
+  expect(backendBuffers()).toBe(buffers + 1);
+  // By hand: each element of x gets the dy of the output it was reduced into (over the count, for Mean).
+  const count = axis.reduce((n, a) => n * shape[a], 1);
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const kept = shape.map((n, d) => (axis.includes(d) ? 1 : n));
+  const want = Array.from({ length: x.size }, (_, i) => {
+    let o = 0;
+    kept.forEach((n, d) => (o = o * n + (n === 1 ? 0 : Math.floor(i / strides[d]) % shape[d])));
+    return dyValues[o] / (kernel === 'Mean' ? count : 1);
+  });
+  expect(dx.shape).toEqual(shape);
+  expect(relativeError(dx.dataSync(), want)).toBeLessThan(1e-6);
+  tf.dispose([x, dy, dx]);
+});
+
+test.each([
+  { kernel: 'Step', attrs: { alpha: 0 } },
+  { kernel: 'Step', attrs: { alpha: 0.25 } },
+  { kernel: 'Relu', attrs: {} },
+])('the cpu $kernel $attrs matches tfjs’s own, NaN and ±0 included', async ({ kernel, attrs }) => {
+  const x = input([3, 5, 4], 70);
+  x.values.set([NaN, 0, -0, -1e-30, 1e-30, Infinity, -Infinity]);
+  const got = await lenna('cpu', kernel, { x }, attrs);
+  const want = await reference(kernel, { x }, attrs);
+  expect(Array.from(got)).toEqual(Array.from(want)); // toEqual tells NaN, +0 and -0 apart
 });

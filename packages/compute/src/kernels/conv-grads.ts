@@ -41,7 +41,7 @@ function filterGradPadding(info: tf.backend_util.Conv2DInfo): Array<[number, num
   ];
 }
 
-/** A valid convolution over `image` with stride `dilation` and dilation `stride`: the roles swap. */
+/** A convolution over `image` with stride `dilation` and dilation `stride`: the roles swap. */
 function swappedConvAttrs(info: tf.backend_util.Conv2DInfo): Record<string, unknown> {
   return {
     strides: [info.dilationHeight, info.dilationWidth],
@@ -56,9 +56,13 @@ export function conv2DBackpropFilter(g: KernelGraph, x: Info, dy: Info, attrs: C
   if (isPointwise(info)) return pointwiseFilterGrad(g, x, dy, info);
   const [ph, pw] = filterGradPadding(info);
   // Channels become the batch and the batch becomes the channels being summed over.
-  const image = g.padOrCrop(g.transpose(x, [3, 1, 2, 0]), [[0, 0], ph, pw, [0, 0]]);
+  const transposed = g.transpose(x, [3, 1, 2, 0]);
   const filter = g.transpose(dy, [1, 2, 0, 3]);
-  const out = g.run('Conv2D', { x: image, filter }, swappedConvAttrs(info)); // [Ci, Kh, Kw, Co]
+  // Padding only (no crop): the convolution pads by itself, without copying the image.
+  const padOnly = [...ph, ...pw].every((p) => p >= 0);
+  const image = padOnly ? transposed : g.padOrCrop(transposed, [[0, 0], ph, pw, [0, 0]]);
+  const pad = padOnly ? [[0, 0], ph, pw, [0, 0]] : 'valid';
+  const out = g.run('Conv2D', { x: image, filter }, { ...swappedConvAttrs(info), pad }); // [Ci, Kh, Kw, Co]
   return g.finish(g.transpose(out, [1, 2, 0, 3]));
 }
 
@@ -73,7 +77,7 @@ function pointwiseFilterGrad(g: KernelGraph, x: Info, dy: Info, info: tf.backend
   const ci = x.shape[3];
   const sampled = g.subsample(x, info.strideHeight, info.strideWidth, oh, ow);
   // An explicit transpose then a plain product is ~2× faster on wasm than BatchMatMul's transposeA.
-  const a = g.reshape(g.transpose(g.reshape(sampled, [n * oh * ow, ci]), [1, 0]), [1, ci, n * oh * ow]);
+  const a = g.reshape(g.transposeMatrix(g.reshape(sampled, [n * oh * ow, ci])), [1, ci, n * oh * ow]);
   const b = g.reshape(dy, [1, n * oh * ow, co]);
   const product = g.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
   return g.finish(g.reshape(product, [1, 1, ci, co]));
@@ -106,30 +110,38 @@ function inputGradPadding(info: tf.backend_util.Conv2DInfo): Array<[number, numb
   ];
 }
 
-function flippedConvAttrs(info: tf.backend_util.Conv2DInfo): Record<string, unknown> {
-  return { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad: 'valid', dataFormat: 'NHWC' };
+function flippedConvAttrs(info: tf.backend_util.Conv2DInfo, pad: 'valid' | tf.backend_util.ExplicitPadding): Record<string, unknown> {
+  return { strides: 1, dilations: [info.dilationHeight, info.dilationWidth], pad, dataFormat: 'NHWC' };
 }
 
-function spreadDy(g: KernelGraph, dy: Info, info: tf.backend_util.Conv2DInfo): Info {
+/**
+ * dy ready for the flipped-filter correlation, and the padding that correlation takes: at stride 1
+ * with no cropping the forward kernel pads by itself (XNNPACK reads the border virtually), which
+ * saves copying dy; otherwise dy is spread, padded and cropped here and the correlation is 'valid'.
+ */
+function spreadDy(g: KernelGraph, dy: Info, info: tf.backend_util.Conv2DInfo): { image: Info; pad: 'valid' | tf.backend_util.ExplicitPadding } {
   const [ph, pw] = inputGradPadding(info);
-  return g.padOrCrop(g.insertZeros(dy, info.strideHeight, info.strideWidth), [[0, 0], ph, pw, [0, 0]]);
+  if (info.strideHeight === 1 && info.strideWidth === 1 && [...ph, ...pw].every((p) => p >= 0)) {
+    return { image: dy, pad: [[0, 0], ph, pw, [0, 0]] };
+  }
+  return { image: g.padOrCrop(g.insertZeros(dy, info.strideHeight, info.strideWidth), [[0, 0], ph, pw, [0, 0]]), pad: 'valid' };
 }
 
 export function conv2DBackpropInput(g: KernelGraph, dy: Info, filter: Info, attrs: ConvAttrs & { inputShape: Shape4 }): Info {
   const info = forwardInfo(attrs.inputShape, filter.shape as Shape4, attrs, false);
   if (isPointwise(info)) return pointwiseInputGrad(g, dy, filter, info);
-  const image = spreadDy(g, dy, info);
-  const flipped = g.transpose(g.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
-  return g.finish(g.run('Conv2D', { x: image, filter: flipped }, flippedConvAttrs(info)));
+  const { image, pad } = spreadDy(g, dy, info);
+  const flipped = g.flipFilter(filter, true);
+  return g.finish(g.run('Conv2D', { x: image, filter: flipped }, flippedConvAttrs(info, pad)));
 }
 
 /** Depthwise input gradient: each channel's dy correlated with its flipped filter (multipliers summed). */
 export function depthwiseBackpropInput(g: KernelGraph, dy: Info, filter: Info, attrs: ConvAttrs & { inputShape: Shape4 }): Info {
   const info = forwardInfo(attrs.inputShape, filter.shape as Shape4, attrs, true);
   const [kh, kw, c, mult] = filter.shape;
-  const image = spreadDy(g, dy, info);
-  const flipped = g.reshape(g.run('Reverse', { x: filter }, { dims: [0, 1] }), [kh, kw, c * mult, 1]);
-  const out = g.run('DepthwiseConv2dNative', { x: image, filter: flipped }, flippedConvAttrs(info));
+  const { image, pad } = spreadDy(g, dy, info);
+  const flipped = g.reshape(g.flipFilter(filter, false), [kh, kw, c * mult, 1]);
+  const out = g.run('DepthwiseConv2dNative', { x: image, filter: flipped }, flippedConvAttrs(info, pad));
   if (mult === 1) return g.finish(out);
   const [n, h, w] = out.shape;
   const summed = g.run('Sum', { x: g.reshape(out, [n, h, w, c, mult]) }, { axis: [4], keepDims: false });

@@ -46,3 +46,36 @@ export function makeFloatOutput(
 function isWasm(backend: tf.KernelBackend): backend is tf.KernelBackend & WasmLike {
   return typeof (backend as unknown as Partial<WasmLike>).typedArrayFromHeap === 'function';
 }
+
+type Numeric = Float32Array | Int32Array;
+
+/** A float32 or int32 tensor's values on cpu (its array) or wasm (a heap view); undefined for any other. */
+export function numericValues(backend: tf.KernelBackend, info: tf.TensorInfo): Numeric | undefined {
+  if (info.dtype !== 'float32' && info.dtype !== 'int32') return undefined;
+  if (isWasm(backend)) return backend.typedArrayFromHeap(info) as Numeric;
+  const values = (backend as unknown as CpuLike).data.get(info.dataId).values;
+  return values instanceof Float32Array || values instanceof Int32Array ? values : undefined;
+}
+
+/**
+ * An output of `input`'s dtype that `fill` writes (wasm: uninitialised heap memory, and the input's
+ * view taken after allocating, which may grow the heap).
+ */
+export function makeNumericOutput(backend: tf.KernelBackend, shape: number[], input: tf.TensorInfo, fill: (out: Numeric, values: Numeric) => void): tf.TensorInfo {
+  const dtype = input.dtype as 'float32' | 'int32';
+  if (isWasm(backend)) {
+    const info = (backend.makeOutput as (s: number[], d: string) => tf.TensorInfo)(shape, dtype);
+    fill(backend.typedArrayFromHeap(info) as Numeric, numericValues(backend, input) as Numeric);
+    return info;
+  }
+  const size = shape.reduce((a, b) => a * b, 1);
+  const out = dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
+  fill(out, numericValues(backend, input) as Numeric);
+  return (backend as unknown as { makeTensorInfo(s: number[], d: string, v: Numeric): tf.TensorInfo }).makeTensorInfo(shape, dtype, out);
+}
+
+/** Copies values[src, src + run) to out[dst…): short runs element by element (a subarray per run costs more than the copy). */
+export function copyRun(out: Numeric, dst: number, values: Numeric, src: number, run: number): void {
+  if (run >= 64) out.set(values.subarray(src, src + run), dst);
+  else for (let t = 0; t < run; t++) out[dst + t] = values[src + t];
+}

@@ -4,7 +4,11 @@ import { avgPoolGrad, conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpr
 import { avgPoolGradKernel, depthwiseBackpropFilterKernel, maxPoolGradKernel } from './js-kernels.js';
 import { cpuSlice, cpuSplitV } from './cpu-slice.js';
 import { cpuPad } from './cpu-pad.js';
+import { cpuTranspose } from './cpu-transpose.js';
+import { cpuBinary, cpuRelu, cpuStep } from './cpu-elementwise.js';
 import { leadingAxesReduce } from './leading-reduce.js';
+import { channelBroadcast } from './channel-broadcast.js';
+import { registerReduceGradients } from './reduce-grads.js';
 
 type GraphBuilder = (g: KernelGraph, a: tf.TensorInfo, b: tf.TensorInfo, attrs: never) => tf.TensorInfo;
 
@@ -29,7 +33,10 @@ function composed(first: string, second: string, build: GraphBuilder): (backendN
  *   transposed convolution with a ones filter, on cpu (whose depthwise kernel is a loop anyway) one loop.
  * The loops' stride-1 cases run as WebAssembly SIMD (simd.ts) on both backends.
  * Both: Sum/Mean over leading axes (leading-reduce.ts). wasm: Identity and same-dtype Cast (see
- * sharedIdentity). cpu: Slice, SplitV and PadV2 (cpu-slice.ts, cpu-pad.ts).
+ * sharedIdentity). Both: Multiply/Add/Sub by a per-channel vector (channel-broadcast.ts); Slice and SplitV as
+ * contiguous-run copies (cpu-slice.ts). cpu: PadV2 likewise (cpu-pad.ts; tfjs-wasm's own pad is fine), and
+ * Transpose (cpu-transpose.ts); Multiply/Add/Sub of equal shapes or by a scalar, Step and Relu as plain
+ * loops (cpu-elementwise.ts).
  */
 const KERNELS: Record<string, (backendName: string) => tf.KernelFunc> = {
   Conv2DBackpropFilter: composed('x', 'dy', conv2DBackpropFilter as GraphBuilder),
@@ -64,7 +71,12 @@ function sharedSameTypeCast(original: tf.KernelFunc): tf.KernelFunc {
 const BACKEND_FIXES: Record<string, Record<string, (original: tf.KernelFunc) => tf.KernelFunc>> = {
   wasm: {
     Identity: () => sharedIdentity,
+    Slice: cpuSlice,
+    SplitV: cpuSplitV,
     Cast: sharedSameTypeCast,
+    Multiply: (original) => channelBroadcast(original, 'mul', 'wasm'),
+    Add: (original) => channelBroadcast(original, 'add', 'wasm'),
+    Sub: (original) => channelBroadcast(original, 'sub', 'wasm'),
     Sum: (original) => leadingAxesReduce(original, 'sum', 'wasm'),
     Mean: (original) => leadingAxesReduce(original, 'mean', 'wasm'),
   },
@@ -72,6 +84,12 @@ const BACKEND_FIXES: Record<string, Record<string, (original: tf.KernelFunc) => 
     Slice: cpuSlice,
     SplitV: cpuSplitV,
     PadV2: cpuPad,
+    Transpose: cpuTranspose,
+    Multiply: (original) => cpuBinary(channelBroadcast(original, 'mul', 'cpu'), 'mul'),
+    Add: (original) => cpuBinary(channelBroadcast(original, 'add', 'cpu'), 'add'),
+    Sub: (original) => cpuBinary(channelBroadcast(original, 'sub', 'cpu'), 'sub'),
+    Step: cpuStep,
+    Relu: cpuRelu,
     Sum: (original) => leadingAxesReduce(original, 'sum', 'cpu'),
     Mean: (original) => leadingAxesReduce(original, 'mean', 'cpu'),
   },
@@ -91,8 +109,9 @@ export function lennaKernelNames(backendName: string): string[] {
 const registeredOn = new Set<string>();
 const originals = new Map<string, tf.KernelConfig>();
 
-/** Registers LENNA's kernels on every backend in LENNA_KERNEL_BACKENDS that tfjs knows. Idempotent. */
+/** Registers LENNA's kernels on every backend in LENNA_KERNEL_BACKENDS that tfjs knows, and its Sum/Mean gradients. Idempotent. */
 export function registerLennaKernels(): void {
+  registerReduceGradients();
   for (const backendName of LENNA_KERNEL_BACKENDS) {
     if (registeredOn.has(backendName) || !tf.findBackendFactory(backendName)) continue;
     registeredOn.add(backendName);
