@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { affine, affine2, gradientSums, shiftedMoments } from './channel-loops.js';
 import { backwardCoefficients, forwardCoefficients, type BnKernelAttrs } from './bn-math.js';
 import { backwardSimd, forwardSimd, wasmSimdApplies } from './bn-wasm.js';
-import { HEAP_BACKENDS, withFloatOutputs } from './heap.js';
+import { HEAP_BACKENDS, withFloatOutputs } from '@lenna/compute';
 
 /**
  * Training-mode BatchNorm forward and backward as two fused kernels over an [M, C] view (M = N·H·W):
@@ -14,7 +14,7 @@ export const BN_FORWARD_KERNEL = 'LennaBatchNormTrainForward';
 export const BN_BACKWARD_KERNEL = 'LennaBatchNormTrainBackward';
 export type { BnKernelAttrs } from './bn-math.js';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 
 /**
  * Inputs x (rank ≥ 2, channels last), g?, b?; outputs y (x's shape), mean, biased variance, rstd ([C]).

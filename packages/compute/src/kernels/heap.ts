@@ -21,26 +21,47 @@ export function floatValues(backend: tf.KernelBackend, info: tf.TensorInfo): Flo
   return values;
 }
 
+/** The backends whose memory these helpers know. */
+export const HEAP_BACKENDS = ['wasm', 'cpu'] as const;
+
 /**
- * Makes a zero-filled float32 output, lets `fill` write it, and returns its TensorInfo. On wasm the
- * input views are taken after the output is allocated, since allocating may grow (and so detach) the heap.
+ * Allocates float32 outputs of the given shapes, then calls `fill(outputs, inputs)` with views of
+ * them all. On wasm the views are taken after every allocation, since allocating may grow (and so
+ * detach) the heap; wasm outputs are not cleared, so `fill` must write every element.
  */
+export function withFloatOutputs(
+  backend: tf.KernelBackend,
+  shapes: number[][],
+  inputs: tf.TensorInfo[],
+  fill: (outputs: Float32Array[], inputs: Float32Array[]) => void,
+): tf.TensorInfo[] {
+  if (isWasm(backend)) {
+    const infos = shapes.map((s) => backend.makeOutput(s, 'float32'));
+    fill(
+      infos.map((i) => backend.typedArrayFromHeap(i)),
+      inputs.map((i) => floatValues(backend, i)),
+    );
+    return infos;
+  }
+  const outs = shapes.map((s) => new Float32Array(s.reduce((a, b) => a * b, 1)));
+  fill(
+    outs,
+    inputs.map((i) => floatValues(backend, i)),
+  );
+  return outs.map((values, i) => (backend as unknown as CpuLike).makeTensorInfo(shapes[i], 'float32', values));
+}
+
+/** One zero-filled float32 output that `fill` writes (see withFloatOutputs). */
 export function makeFloatOutput(
   backend: tf.KernelBackend,
   shape: number[],
   inputs: tf.TensorInfo[],
   fill: (out: Float32Array, ...inputs: Float32Array[]) => void,
 ): tf.TensorInfo {
-  if (isWasm(backend)) {
-    const info = backend.makeOutput(shape, 'float32');
-    const out = backend.typedArrayFromHeap(info);
-    out.fill(0);
-    fill(out, ...inputs.map((i) => floatValues(backend, i)));
-    return info;
-  }
-  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  fill(out, ...inputs.map((i) => floatValues(backend, i)));
-  return (backend as unknown as CpuLike).makeTensorInfo(shape, 'float32', out);
+  return withFloatOutputs(backend, [shape], inputs, ([out], values) => {
+    if (isWasm(backend)) out.fill(0);
+    fill(out, ...values);
+  })[0];
 }
 
 function isWasm(backend: tf.KernelBackend): backend is tf.KernelBackend & WasmLike {

@@ -9,7 +9,10 @@
  * Pointers are byte offsets into the memory the module imports (tfjs-wasm's own heap, or a private one).
  */
 
-const I32 = 0x7f, V128 = 0x7b;
+import { assembleModule, I32, memoryBound, V128, vec, wasmApi, type WasmMemory } from '../wasm-module.js';
+
+export { wasmApi, type WasmMemory };
+
 const op = {
   block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b], br: 0x0c, brIf: 0x0d,
   get: 0x20, set: 0x21, i32Const: 0x41, i32Add: 0x6a, i32GeU: 0x4f, i32Shl: 0x74,
@@ -17,20 +20,6 @@ const op = {
   f32x4Eq: [0xfd, 0x41], v128And: [0xfd, 0x4e], v128AndNot: [0xfd, 0x4f], v128Or: [0xfd, 0x50],
   f32x4Add: [0xfd, 0xe4, 0x01], f32x4Mul: [0xfd, 0xe6, 0x01],
 };
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...leb(body.length), ...body];
-const name = (s: string): number[] => [...leb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
 
 /** `for (; p[0] < end; p[k] += 16 for every pointer k) body`, with `end` = p0 + 4·(n & ~3) computed first. */
 function simdLoop(pointers: number[], n: number, end: number, body: number[]): number[] {
@@ -66,44 +55,21 @@ const FIRST_MAX_GRAD = [
   ...op.end,
 ];
 
-const MODULE_BYTES = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), 0], [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0]])),
-  ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])),
-  ...section(3, vec([[0], [1]])),
-  ...section(7, vec([[...name('mac'), 0x00, 0], [...name('firstMaxGrad'), 0x00, 1]])),
-  ...section(10, vec([[...leb(MAC.length), ...MAC], [...leb(FIRST_MAX_GRAD.length), ...FIRST_MAX_GRAD]])),
-]);
-
-/** The slice of the WebAssembly API used here (the Node typings in use do not declare it). */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-}
-export const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
 export interface SimdLoops {
   memory: WasmMemory;
   mac(acc: number, a: number, b: number, n: number): void;
   firstMaxGrad(dx: number, taken: number, x: number, y: number, dy: number, n: number): void;
 }
 
-let compiled: object | undefined;
-const instances = new WeakMap<WasmMemory, SimdLoops>();
+const bindLoops = memoryBound<Omit<SimdLoops, 'memory'>>(
+  assembleModule([
+    { name: 'mac', params: 4, body: MAC },
+    { name: 'firstMaxGrad', params: 6, body: FIRST_MAX_GRAD },
+  ]),
+);
 
 /** The loops bound to `memory` (one instance per memory, made on first use). */
 export function simdLoops(memory: WasmMemory): SimdLoops {
-  let loops = instances.get(memory);
-  if (!loops) {
-    compiled ??= new wasmApi.Module(MODULE_BYTES);
-    const exports = new wasmApi.Instance(compiled, { env: { memory } }).exports as unknown as Omit<SimdLoops, 'memory'>;
-    loops = { memory, mac: exports.mac, firstMaxGrad: exports.firstMaxGrad };
-    instances.set(memory, loops);
-  }
-  return loops;
+  const { mac, firstMaxGrad } = bindLoops(memory);
+  return { memory, mac, firstMaxGrad };
 }
