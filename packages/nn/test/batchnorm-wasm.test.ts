@@ -2,20 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@lenna/compute';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNormTrain } from '../src/batchnorm.js';
-import { maxAbsDiff, values } from './setup.js';
+import { maxAbsDiff, referenceBatchNorm, values } from './setup.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
 });
-
-/** The textbook formula in plain tfjs ops, differentiated by tfjs itself (on wasm too). */
-function reference(x: tf.Tensor4D, g?: tf.Tensor, b?: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  let y: tf.Tensor = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
-  if (g) y = tf.mul(y, g);
-  if (b) y = tf.add(y, b);
-  return y;
-}
 
 // 8 channels take the SIMD loops (whole 4-lane groups), 6 the JS loops on the wasm heap.
 describe('fused BatchNorm kernels on the wasm backend', () => {
@@ -33,13 +24,13 @@ describe('fused BatchNorm kernels on the wasm backend', () => {
         const inputs = [x, ...(g ? [g] : []), ...(b ? [b] : [])];
         const pick = (t: tf.Tensor[]) => [t[0] as tf.Tensor4D, g && t[1], b && t[g ? 2 : 1]] as const;
         const ours = tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(batchNormTrain(...pick(t), () => undefined), up)));
-        const ref = tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(reference(...pick(t)), up)));
+        const ref = tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(referenceBatchNorm(...pick(t)), up)));
         let stats: number[][] = [];
         const y = batchNormTrain(x, g, b, (mean, variance) => {
           stats = [values(mean), values(variance)];
         });
         const moments = tf.moments(x, [0, 1, 2]);
-        expect(maxAbsDiff(values(y), values(reference(x, g, b)))).toBeLessThan(1e-4);
+        expect(maxAbsDiff(values(y), values(referenceBatchNorm(x, g, b)))).toBeLessThan(1e-4);
         expect(maxAbsDiff(stats[0], values(moments.mean))).toBeLessThan(1e-5);
         expect(maxAbsDiff(stats[1], values(moments.variance))).toBeLessThan(1e-4);
         const [go, gr] = [ours(inputs), ref(inputs)];

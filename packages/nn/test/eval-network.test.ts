@@ -14,23 +14,9 @@ import {
   saveState,
   type Genotype,
 } from '../src/index.js';
-import { maxAbs, maxAbsDiff, useCpu, values } from './setup.js';
+import { DARTS_V2, maxAbs, maxAbsDiff, useCpu, values } from './setup.js';
 
 beforeAll(useCpu);
-
-// DARTS_V2 from the official genotypes.py.
-const DARTS_V2: Genotype = {
-  normal: [
-    ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1],
-    ['sep_conv_3x3', 1], ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2],
-  ],
-  normal_concat: [2, 3, 4, 5],
-  reduce: [
-    ['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1],
-    ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['max_pool_3x3', 1],
-  ],
-  reduce_concat: [2, 3, 4, 5],
-};
 
 function countingRng(seed: number): { rng: Rng; draws: () => number } {
   const inner = createRng(seed);

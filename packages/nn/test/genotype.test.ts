@@ -10,6 +10,7 @@ import {
   parseGenotype,
   type Genotype,
 } from '../src/index.js';
+import { DARTS_V2 } from './setup.js';
 
 const K = DARTS_OPS.length;
 const idx = (name: (typeof DARTS_OPS)[number]) => DARTS_OPS.indexOf(name);
@@ -77,19 +78,6 @@ describe('genotype derivation', () => {
     expect(() => parseCellAlphas([row({}), row({}), row({})], DARTS_OPS)).toThrow(/3 edges/);
   });
 });
-
-const DARTS_V2: Genotype = {
-  normal: [
-    ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1],
-    ['sep_conv_3x3', 1], ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2],
-  ],
-  normal_concat: [2, 3, 4, 5],
-  reduce: [
-    ['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1],
-    ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['max_pool_3x3', 1],
-  ],
-  reduce_concat: [2, 3, 4, 5],
-};
 
 describe('genotype formats', () => {
   it('reads the official JSON and writes one line of text that parses back', () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@lenna/compute';
+import type { Genotype } from '../src/index.js';
 
 /** Tests run on cpu: tfjs's reference kernels, with compute's gradients registered. */
 export async function useCpu(): Promise<void> {
@@ -20,4 +21,27 @@ export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
+}
+
+// DARTS_V2 from the official genotypes.py.
+export const DARTS_V2: Genotype = {
+  normal: [
+    ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1],
+    ['sep_conv_3x3', 1], ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2],
+  ],
+  normal_concat: [2, 3, 4, 5],
+  reduce: [
+    ['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1],
+    ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['max_pool_3x3', 1],
+  ],
+  reduce_concat: [2, 3, 4, 5],
+};
+
+/** The textbook BatchNorm formula in plain tfjs ops, differentiated by tfjs itself (on any backend). */
+export function referenceBatchNorm(x: tf.Tensor4D, g?: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  let y: tf.Tensor = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
+  if (g) y = tf.mul(y, g);
+  if (b) y = tf.add(y, b);
+  return y;
 }
