@@ -1,15 +1,8 @@
 import type { ImageSet, Normalisation } from './types.js';
 
 /** Images as the source stores them: bytes 0–255, NHWC, before any normalisation. */
-export interface RawSet {
+export interface RawSet extends Omit<ImageSet, 'images' | 'normalisation'> {
   pixels: Uint8Array;
-  labels: Int32Array;
-  count: number;
-  height: number;
-  width: number;
-  channels: number;
-  numClasses: number;
-  classNames?: string[];
 }
 
 export function imageSize(set: { height: number; width: number; channels: number }): number {
