@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { conv2d, depthwiseConv2d, LENNA_KERNEL_BACKENDS, lennaKernelNames, originalKernel } from '../src/index.js';
 import { BACKENDS, backendBuffers, initBoth } from './setup.js';
-import { geometry, pool, relativeError, values } from './reference.js';
+import { convGrads, geometry, pool, relativeError, values } from './reference.js';
 
 beforeAll(initBoth);
 
@@ -95,6 +95,55 @@ describe.each(BACKENDS)('LENNA kernels on %s match tfjs’s own cpu kernels', (b
     // tfjs's own kernel agrees where no window touches padding.
     if (pad === 'valid') expect(relativeError(got, await reference('AvgPoolGrad', { dy, input: x }, attrs))).toBeLessThan(1e-4);
   });
+});
+
+/*
+ * The SIMD filter gradient keeps 4 input channels × 8 output channels per tile, with tails of one input
+ * channel and of 4 output channels: these channel counts reach every tile shape and every tail.
+ */
+const TILE_CHANNELS = [
+  { ci: 8, co: 16 },
+  { ci: 6, co: 12 },
+  { ci: 5, co: 4 },
+  { ci: 1, co: 8 },
+];
+const FILTER_GRAD_CASES = TILE_CHANNELS.flatMap(({ ci, co }) =>
+  [1, 3].flatMap((k) =>
+    [1, 2].flatMap((stride) =>
+      [1, 2].flatMap((dilation) => (['same', 'valid', 1] as const).map((pad) => ({ ci, co, k, stride, dilation, pad }))),
+    ),
+  ),
+).filter((c) => c.k === 3 || c.dilation === 1);
+
+describe.each(BACKENDS)('Conv2DBackpropFilter on %s matches the float64 definition', (backend) => {
+  test.each(FILTER_GRAD_CASES)('$ci→$co channels, $k×$k stride $stride dilation $dilation pad $pad', async ({ ci, co, k, stride, dilation, pad }) => {
+    const xShape = [3, 9, 10, ci], fShape = [k, k, ci, co];
+    const g = geometry(xShape, fShape, stride, dilation, pad, false);
+    const x = input(xShape, 11), dy = input([g.n, g.oh, g.ow, co], 12);
+    const attrs = { strides: stride, pad, dilations: dilation, dataFormat: 'NHWC', filterShape: fShape };
+    const got = await lenna(backend, 'Conv2DBackpropFilter', { x, dy }, attrs);
+    const want = convGrads(g, x.values, new Float32Array(k * k * ci * co), dy.values).df;
+    expect(relativeError(got, want)).toBeLessThan(1e-5);
+  });
+});
+
+test.each(BACKENDS)('ReLU’s gradient on %s is dy where x > 0 and 0 elsewhere, zeros and odd lengths included', async (backend) => {
+  await tf.setBackend(backend);
+  for (const n of [1, 7, 4099]) {
+    const xv = values(n, 40).map((v, i) => (i % 5 === 0 ? 0 : v));
+    const dv = values(n, 41);
+    const x = tf.tensor1d(xv), dy = tf.tensor1d(dv);
+    const buffers = backendBuffers();
+    const dx = tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy);
+    expect(backendBuffers()).toBe(buffers + 1);
+    expect(Array.from(dx.dataSync())).toEqual(Array.from(xv, (v, i) => (v > 0 ? dv[i] : 0)));
+    tf.dispose([x, dy, dx]);
+  }
+  const x = tf.tensor1d([1, -1]);
+  const profile = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.relu(t))(x));
+  expect(profile.kernelNames).toContain('LennaReluGrad');
+  expect(profile.kernelNames).not.toContain('Step');
+  x.dispose();
 });
 
 test('the reference pool is what tfjs computes forward, and tfjs’s own AvgPoolGrad is not its gradient under same padding', async () => {

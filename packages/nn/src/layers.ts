@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchNormEval, batchNormTrain } from './batchnorm.js';
+import { batchNormEval, batchNormTrain } from '@lenna/compute';
 import { conv2d, depthwiseConv2d } from './conv.js';
 import type { ParamBuilder } from './params.js';
 

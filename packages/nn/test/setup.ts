@@ -36,12 +36,3 @@ export const DARTS_V2: Genotype = {
   ],
   reduce_concat: [2, 3, 4, 5],
 };
-
-/** The textbook BatchNorm formula in plain tfjs ops, differentiated by tfjs itself (on any backend). */
-export function referenceBatchNorm(x: tf.Tensor4D, g?: tf.Tensor, b?: tf.Tensor): tf.Tensor {
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  let y: tf.Tensor = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
-  if (g) y = tf.mul(y, g);
-  if (b) y = tf.add(y, b);
-  return y;
-}

@@ -3,6 +3,7 @@ import { forwardInfo } from './conv-grads.js';
 import { makeFloatOutput } from './heap.js';
 import { avgPoolGradLoop, depthwiseFilterGradLoop, maxPoolGradLoop } from './loops.js';
 import { depthwiseFilterGradSimd, maxPoolGradSimd } from './simd-kernels.js';
+import { conv2DFilterGradSimd, simdFilterGradFits } from './filter-grad-simd.js';
 
 type Shape4 = [number, number, number, number];
 type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -20,6 +21,16 @@ export function depthwiseBackpropFilterKernel({ inputs, backend, attrs }: Args):
   return makeFloatOutput(backend as tf.KernelBackend, a.filterShape, [x, dy], (out, xv, dyv) =>
     depthwiseFilterGradLoop(info, xv, dyv, out),
   );
+}
+
+/** Conv2DBackpropFilter as one SIMD pass where it fits (output channels a multiple of 4), else `fallback`. */
+export function conv2DBackpropFilterKernel(fallback: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const a = args.attrs as unknown as Parameters<typeof forwardInfo>[2] & { filterShape: Shape4 };
+    const info = forwardInfo(x.shape as Shape4, a.filterShape, a, false);
+    return simdFilterGradFits(info) ? conv2DFilterGradSimd(info, args.backend as tf.KernelBackend, x, dy) : fallback(args);
+  };
 }
 
 interface PoolAttrs {

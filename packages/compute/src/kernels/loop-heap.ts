@@ -30,6 +30,7 @@ export class LoopHeap {
     private readonly backend: tf.KernelBackend,
     tensors: tf.TensorInfo[],
     scratchFloats: number[],
+    zeroed = true,
   ) {
     const wasm = asWasm(backend);
     if (wasm) {
@@ -45,7 +46,7 @@ export class LoopHeap {
       this.scratch = offsets.slice(tensors.length);
       tensors.forEach((t, i) => this.f32().set(floatValues(backend, t), this.inputs[i] / 4));
     }
-    scratchFloats.forEach((n, i) => this.f32().fill(0, this.scratch[i] / 4, this.scratch[i] / 4 + n));
+    if (zeroed) scratchFloats.forEach((n, i) => this.f32().fill(0, this.scratch[i] / 4, this.scratch[i] / 4 + n));
   }
 
   /** A fresh view (allocations may have grown, and so detached, the old buffer). */

@@ -8,13 +8,21 @@ type Geometry = tf.backend_util.Conv2DInfo;
  * by filter tap, channels innermost.
  */
 
-/** The output columns j whose tap at column offset `offset` (from j·stride − padLeft) lands inside the input. */
-export function columnRange(g: Geometry, offset: number): [number, number] {
-  const start = offset - g.padInfo.left;
-  const lo = Math.max(0, Math.ceil(-start / g.strideWidth));
-  const hi = Math.min(g.outWidth, Math.floor((g.inWidth - 1 - start) / g.strideWidth) + 1);
+/** The output indices whose tap at `offset` (from index·stride − padBefore) lands inside an input of `size`. */
+function outputRange(offset: number, padBefore: number, stride: number, size: number, outSize: number): [number, number] {
+  const start = offset - padBefore;
+  const lo = Math.max(0, Math.ceil(-start / stride));
+  const hi = Math.min(outSize, Math.floor((size - 1 - start) / stride) + 1);
   return [lo, Math.max(lo, hi)];
 }
+
+/** The output columns j whose tap at column offset `offset` (from j·stride − padLeft) lands inside the input. */
+export const columnRange = (g: Geometry, offset: number): [number, number] =>
+  outputRange(offset, g.padInfo.left, g.strideWidth, g.inWidth, g.outWidth);
+
+/** The output rows i whose tap at row offset `offset` (from i·stride − padTop) lands inside the input. */
+export const rowRange = (g: Geometry, offset: number): [number, number] =>
+  outputRange(offset, g.padInfo.top, g.strideHeight, g.inHeight, g.outHeight);
 
 /** dW[kh,kw,c,m] = Σ_{n,i,j} x[n, s·i + d·kh − top, s·j + d·kw − left, c] · dy[n,i,j,c·M + m]. */
 export function depthwiseFilterGradLoop(g: Geometry, x: Float32Array, dy: Float32Array, dw: Float32Array): void {

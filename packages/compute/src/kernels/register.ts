@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KernelGraph } from './graph.js';
 import { avgPoolGrad, conv2DBackpropFilter, conv2DBackpropInput, depthwiseBackpropInput } from './conv-grads.js';
-import { avgPoolGradKernel, depthwiseBackpropFilterKernel, maxPoolGradKernel } from './js-kernels.js';
+import { avgPoolGradKernel, conv2DBackpropFilterKernel, depthwiseBackpropFilterKernel, maxPoolGradKernel } from './js-kernels.js';
 import { cpuSlice, cpuSplitV } from './cpu-slice.js';
 import { cpuPad } from './cpu-pad.js';
 import { cpuTranspose } from './cpu-transpose.js';
@@ -9,6 +9,7 @@ import { cpuBinary, cpuRelu, cpuStep } from './cpu-elementwise.js';
 import { leadingAxesReduce } from './leading-reduce.js';
 import { channelBroadcast } from './channel-broadcast.js';
 import { registerReduceGradients } from './reduce-grads.js';
+import { registerReluGradient, RELU_GRAD_KERNEL, reluGradKernel } from './relu-grad.js';
 
 type GraphBuilder = (g: KernelGraph, a: tf.TensorInfo, b: tf.TensorInfo, attrs: never) => tf.TensorInfo;
 
@@ -23,8 +24,10 @@ function composed(first: string, second: string, build: GraphBuilder): (backendN
 
 /**
  * What LENNA registers, and why:
- * - Conv2DBackpropFilter: missing on wasm, a naive loop on cpu → a convolution over transposed tensors
- *   (a matrix product for 1×1).
+ * - Conv2DBackpropFilter: missing on wasm, a naive loop on cpu → one register-tiled SIMD pass over x and dy
+ *   (filter-grad-simd.ts); where output channels are not a multiple of 4, a convolution over transposed
+ *   tensors (a matrix product for 1×1).
+ * - LennaReluGrad: ReLU's gradient in one pass instead of Step then Multiply (relu-grad.ts).
  * - Conv2DBackpropInput: → a convolution of the zero-spread dy with the flipped filter, on the fast forward kernel.
  * - DepthwiseConv2dNativeBackpropInput: missing on wasm → likewise with the depthwise forward kernel.
  * - DepthwiseConv2dNativeBackpropFilter: missing on wasm; no forward kernel expresses it cheaply → one loop.
@@ -39,11 +42,12 @@ function composed(first: string, second: string, build: GraphBuilder): (backendN
  * loops (cpu-elementwise.ts).
  */
 const KERNELS: Record<string, (backendName: string) => tf.KernelFunc> = {
-  Conv2DBackpropFilter: composed('x', 'dy', conv2DBackpropFilter as GraphBuilder),
+  Conv2DBackpropFilter: (backendName) => conv2DBackpropFilterKernel(composed('x', 'dy', conv2DBackpropFilter as GraphBuilder)(backendName)),
   Conv2DBackpropInput: composed('dy', 'filter', conv2DBackpropInput as GraphBuilder),
   DepthwiseConv2dNativeBackpropInput: composed('dy', 'filter', depthwiseBackpropInput as GraphBuilder),
   DepthwiseConv2dNativeBackpropFilter: () => depthwiseBackpropFilterKernel as tf.KernelFunc,
   MaxPoolGrad: () => maxPoolGradKernel as tf.KernelFunc,
+  [RELU_GRAD_KERNEL]: reluGradKernel,
   AvgPoolGrad: (backendName) =>
     backendName === 'wasm' ? composed('dy', 'input', avgPoolGrad as GraphBuilder)(backendName) : (avgPoolGradKernel as tf.KernelFunc),
 };
@@ -112,6 +116,7 @@ const originals = new Map<string, tf.KernelConfig>();
 /** Registers LENNA's kernels on every backend in LENNA_KERNEL_BACKENDS that tfjs knows, and its Sum/Mean gradients. Idempotent. */
 export function registerLennaKernels(): void {
   registerReduceGradients();
+  registerReluGradient();
   for (const backendName of LENNA_KERNEL_BACKENDS) {
     if (registeredOn.has(backendName) || !tf.findBackendFactory(backendName)) continue;
     registeredOn.add(backendName);

@@ -6,6 +6,7 @@
  *   mac(acc, a, b, n):              acc[t] += a[t]·b[t]                      (depthwise filter gradient)
  *   firstMaxGrad(dx, taken, x, y, dy, n):  m = (x[t] == y[t]) ∧ ¬taken[t];  dx[t] += m ? dy[t] : 0;
  *                                   taken[t] |= m                            (max-pool gradient, first max wins)
+ *   reluGrad(dx, x, dy, n):         dx[t] = x[t] > 0 ? dy[t] : 0             (ReLU gradient, one pass)
  * Pointers are byte offsets into the memory the module imports (tfjs-wasm's own heap, or a private one).
  */
 
@@ -17,7 +18,7 @@ const op = {
   block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b], br: 0x0c, brIf: 0x0d,
   get: 0x20, set: 0x21, i32Const: 0x41, i32Add: 0x6a, i32GeU: 0x4f, i32Shl: 0x74,
   v128Load: [0xfd, 0x00, 0x00, 0x00], v128Store: [0xfd, 0x0b, 0x00, 0x00],
-  f32x4Eq: [0xfd, 0x41], v128And: [0xfd, 0x4e], v128AndNot: [0xfd, 0x4f], v128Or: [0xfd, 0x50],
+  f32x4Eq: [0xfd, 0x41], f32x4Gt: [0xfd, 0x44], v128And: [0xfd, 0x4e], v128AndNot: [0xfd, 0x4f], v128Or: [0xfd, 0x50],
   f32x4Add: [0xfd, 0xe4, 0x01], f32x4Mul: [0xfd, 0xe6, 0x01],
 };
 
@@ -55,21 +56,30 @@ const FIRST_MAX_GRAD = [
   ...op.end,
 ];
 
+// reluGrad(dx 0, x 1, dy 2, n 3; end 4, zero 5): a v128 local starts as zeros
+const RELU_GRAD = [
+  ...vec([[1, I32], [1, V128]]),
+  ...simdLoop([0, 1, 2], 3, 4, [op.get, 0, ...load(2), ...load(1), op.get, 5, ...op.f32x4Gt, ...op.v128And, ...op.v128Store]),
+  ...op.end,
+];
+
 export interface SimdLoops {
   memory: WasmMemory;
   mac(acc: number, a: number, b: number, n: number): void;
   firstMaxGrad(dx: number, taken: number, x: number, y: number, dy: number, n: number): void;
+  reluGrad(dx: number, x: number, dy: number, n: number): void;
 }
 
 const bindLoops = memoryBound<Omit<SimdLoops, 'memory'>>(
   assembleModule([
     { name: 'mac', params: 4, body: MAC },
     { name: 'firstMaxGrad', params: 6, body: FIRST_MAX_GRAD },
+    { name: 'reluGrad', params: 4, body: RELU_GRAD },
   ]),
 );
 
 /** The loops bound to `memory` (one instance per memory, made on first use). */
 export function simdLoops(memory: WasmMemory): SimdLoops {
-  const { mac, firstMaxGrad } = bindLoops(memory);
-  return { memory, mac, firstMaxGrad };
+  const { mac, firstMaxGrad, reluGrad } = bindLoops(memory);
+  return { memory, mac, firstMaxGrad, reluGrad };
 }

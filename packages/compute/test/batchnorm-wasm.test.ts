@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '@lenna/compute';
+import { initBackend } from '../src/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNormTrain } from '../src/batchnorm.js';
-import { maxAbsDiff, referenceBatchNorm, values } from './setup.js';
+import { maxAbsDiff, referenceBatchNorm, values } from './bn-reference.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', quiet: true });

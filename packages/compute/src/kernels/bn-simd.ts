@@ -11,7 +11,7 @@
  * Sums are float32 per lane (tfjs-wasm's own reductions are too).
  */
 
-import { assembleModule, I32, memoryBound, V128, vec } from '@lenna/compute';
+import { assembleModule, I32, memoryBound, V128, vec } from '../wasm-module.js';
 
 const GET = 0x20;
 const SET = 0x21;

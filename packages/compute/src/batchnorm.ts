@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BN_BACKWARD_KERNEL, BN_FORWARD_KERNEL, hasFusedBatchNorm, registerBatchNormKernels, type BnKernelAttrs } from './batchnorm-kernels.js';
+import { BN_BACKWARD_KERNEL, BN_FORWARD_KERNEL, hasFusedBatchNorm, registerBatchNormKernels, type BnKernelAttrs } from './kernels/batchnorm-kernels.js';
 
 export const BN_EPS = 1e-5;
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNormTrain, batchNormTrainOps } from '../src/batchnorm.js';
-import { hasFusedBatchNorm } from '../src/batchnorm-kernels.js';
-import { maxAbsDiff, referenceBatchNorm, useCpu, values } from './setup.js';
+import { hasFusedBatchNorm } from '../src/kernels/batchnorm-kernels.js';
+import { maxAbsDiff, referenceBatchNorm, useCpu, values } from './bn-reference.js';
 
 beforeAll(useCpu);
 

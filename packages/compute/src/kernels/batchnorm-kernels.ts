@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { affine, affine2, gradientSums, shiftedMoments } from './channel-loops.js';
 import { backwardCoefficients, forwardCoefficients, type BnKernelAttrs } from './bn-math.js';
 import { backwardSimd, forwardSimd, wasmSimdApplies } from './bn-wasm.js';
-import { HEAP_BACKENDS, withFloatOutputs } from '@lenna/compute';
+import { HEAP_BACKENDS, withFloatOutputs } from './heap.js';
 
 /**
  * Training-mode BatchNorm forward and backward as two fused kernels over an [M, C] view (M = N·H·W):
