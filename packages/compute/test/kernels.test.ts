@@ -72,8 +72,10 @@ describe.each(BACKENDS)('LENNA kernels on %s match tfjs’s own cpu kernels', (b
     });
   }
 
+  // 3 channels take the per-row loops, 8 the per-rectangle ones (whole SIMD groups).
   const POOLS = [1, 2].flatMap((stride) => (['same', 'valid'] as const).map((pad) => ({ stride, pad })));
-  test.each(POOLS)('MaxPoolGrad 3×3 stride $stride pad $pad', async ({ stride, pad }) => {
+  test.each(POOLS.flatMap((p) => [3, 8].map((channels) => ({ ...p, channels }))))('MaxPoolGrad 3×3 stride $stride pad $pad, $channels channels', async ({ stride, pad, channels }) => {
+    const X = [2, 7, 8, channels];
     const x = input(X, 5);
     const y = input(outShape(X, [3, 3, X[3], 1], stride, pad, true), 0);
     const g = geometry(X, [3, 3], stride, 1, pad, true);
@@ -98,31 +100,35 @@ describe.each(BACKENDS)('LENNA kernels on %s match tfjs’s own cpu kernels', (b
 });
 
 /*
- * The SIMD filter gradient keeps 4 input channels × 8 output channels per tile, with tails of one input
- * channel and of 4 output channels: these channel counts reach every tile shape and every tail.
+ * The SIMD filter gradients keep 4 input × 8 output channels per regular tile and 16 channels per
+ * depthwise tile, with tails of one input channel and of 4 output channels: these channel counts reach
+ * every tile shape and every tail.
  */
 const TILE_CHANNELS = [
-  { ci: 8, co: 16 },
-  { ci: 6, co: 12 },
-  { ci: 5, co: 4 },
-  { ci: 1, co: 8 },
+  { ci: 8, co: 16, depthwise: false },
+  { ci: 6, co: 12, depthwise: false },
+  { ci: 5, co: 4, depthwise: false },
+  { ci: 1, co: 8, depthwise: false },
+  { ci: 20, co: 20, depthwise: true },
+  { ci: 8, co: 8, depthwise: true },
 ];
-const FILTER_GRAD_CASES = TILE_CHANNELS.flatMap(({ ci, co }) =>
-  [1, 3].flatMap((k) =>
+const FILTER_GRAD_CASES = TILE_CHANNELS.flatMap((channels) =>
+  [1, 3, 5].flatMap((k) =>
     [1, 2].flatMap((stride) =>
-      [1, 2].flatMap((dilation) => (['same', 'valid', 1] as const).map((pad) => ({ ci, co, k, stride, dilation, pad }))),
+      [1, 2].flatMap((dilation) => (['same', 'valid', 1] as const).map((pad) => ({ ...channels, k, stride, dilation, pad }))),
     ),
   ),
-).filter((c) => c.k === 3 || c.dilation === 1);
+).filter((c) => (c.depthwise ? c.k > 1 : c.k < 5) && (c.k > 1 || c.dilation === 1));
 
-describe.each(BACKENDS)('Conv2DBackpropFilter on %s matches the float64 definition', (backend) => {
-  test.each(FILTER_GRAD_CASES)('$ci→$co channels, $k×$k stride $stride dilation $dilation pad $pad', async ({ ci, co, k, stride, dilation, pad }) => {
-    const xShape = [3, 9, 10, ci], fShape = [k, k, ci, co];
-    const g = geometry(xShape, fShape, stride, dilation, pad, false);
-    const x = input(xShape, 11), dy = input([g.n, g.oh, g.ow, co], 12);
-    const attrs = { strides: stride, pad, dilations: dilation, dataFormat: 'NHWC', filterShape: fShape };
-    const got = await lenna(backend, 'Conv2DBackpropFilter', { x, dy }, attrs);
-    const want = convGrads(g, x.values, new Float32Array(k * k * ci * co), dy.values).df;
+describe.each(BACKENDS)('filter gradients on %s match the float64 definition', (backend) => {
+  test.each(FILTER_GRAD_CASES)('$ci→$co channels, depthwise $depthwise, $k×$k stride $stride dilation $dilation pad $pad', async (c) => {
+    const xShape = [3, 11, 10, c.ci], fShape = [c.k, c.k, c.ci, c.depthwise ? 1 : c.co];
+    const g = geometry(xShape, fShape, c.stride, c.dilation, c.pad, c.depthwise);
+    const x = input(xShape, 11), dy = input([g.n, g.oh, g.ow, c.co], 12);
+    const attrs = { strides: c.stride, pad: c.pad, dilations: c.dilation, dataFormat: 'NHWC', filterShape: fShape };
+    const kernel = c.depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter';
+    const got = await lenna(backend, kernel, { x, dy }, attrs);
+    const want = convGrads(g, x.values, new Float32Array(fShape.reduce((a, b) => a * b, 1)), dy.values).df;
     expect(relativeError(got, want)).toBeLessThan(1e-5);
   });
 });

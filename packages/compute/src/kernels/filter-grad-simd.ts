@@ -6,12 +6,13 @@ import { columnRange, rowRange } from './loops.js';
 type Geometry = tf.backend_util.Conv2DInfo;
 
 /*
- * The filter gradient of a regular convolution, dW[tap][ci][co] = Σ_pixels x(tap-shifted)[ci] · dy[co],
- * as a register-tiled WebAssembly SIMD loop straight over x and dy in NHWC. Its reduction runs over
- * all N·OH·OW pixels while its output is tiny, so expressing it as a convolution (transposed tensors,
- * dy as the filter) makes XNNPACK pack an image-sized filter on every call; this reads each operand
- * where it lies instead. A tile keeps ciBlock × coVectors·4 sums in registers while it streams over
- * a rectangle of pixels; the driver walks images in cache-sized chunks so both operands stay in L2.
+ * The filter gradient of a convolution, dW[tap][ci][co] = Σ_pixels x(tap-shifted)[ci] · dy[co] (depthwise:
+ * dW[tap][c] = Σ_pixels x(tap-shifted)[c] · dy[c]), as register-tiled WebAssembly SIMD loops straight over
+ * x and dy in NHWC. The reduction runs over all N·OH·OW pixels while the output is tiny, so expressing
+ * it as a convolution (transposed tensors, dy as the filter) makes XNNPACK pack an image-sized filter
+ * on every call; these read each operand where it lies instead. A tile keeps its sums in registers
+ * while it streams over a rectangle of pixels, and the driver walks images in cache-sized chunks so
+ * both operands stay in L2.
  */
 
 const TILE_PARAMS = [
@@ -40,41 +41,63 @@ const countDown = (counter: number, body: number[]) => [
   ...LOOP, ...body, ...get(counter), 0x41, 1, I32_SUB, 0x22, ...leb(counter), 0x0d, 0, END,
 ];
 
-/** tile(acc, x, dy, batches, rows, cols, strides in bytes…): acc[k][v] += Σ x[k] · dy[4v…4v+3] over the rectangle. */
-function tileBody(ciBlock: number, coVectors: number): number[] {
-  const [b, r, c, xr, dr, xp, dp] = [13, 14, 15, 16, 17, 18, 19];
-  const s = 20, dv = (v: number) => 21 + v, sum = (k: number, v: number) => 21 + coVectors + k * coVectors + v;
-  const vectors = 1 + coVectors + ciBlock * coVectors;
+const [B, R, C, XR, DR, XP, DP] = [13, 14, 15, 16, 17, 18, 19];
+const FIRST_VECTOR = 20;
+
+/**
+ * The walk both tiles share: `perPixel` for every pixel of a rows × cols rectangle in each of
+ * `batches` images, with XP and DP pointing at the pixel's x and dy; the sums stay in locals.
+ */
+function rectangle(perPixel: number[]): number[] {
+  const pixel = [...perPixel, ...advance(XP, P.xCol), ...advance(DP, P.dyCol)];
+  const row = [...get(XR), ...set(XP), ...get(DR), ...set(DP), ...get(P.cols), ...set(C), ...countDown(C, pixel), ...advance(XR, P.xRow), ...advance(DR, P.dyRow)];
+  const image = [...get(P.x), ...set(XR), ...get(P.dy), ...set(DR), ...get(P.rows), ...set(R), ...countDown(R, row), ...advance(P.x, P.xBatch), ...advance(P.dy, P.dyBatch)];
+  return [...get(P.batches), ...set(B), ...countDown(B, image)];
+}
+
+/** `acc[16v…] += sum` for each of `sums`, in vectors. */
+const addInto = (sums: number[]) => sums.flatMap((sum, v) => [...get(P.acc), ...get(P.acc), ...v128Load(16 * v), ...get(sum), ...F32X4_ADD, ...v128Store(16 * v)]);
+
+/** Regular convolution: acc[k][4v…4v+3] += x[k] · dy[4v…4v+3] for ciBlock input channels k and coVectors output vectors v. */
+function convTileBody(ciBlock: number, coVectors: number): number[] {
+  const s = FIRST_VECTOR, dv = (v: number) => s + 1 + v;
+  const sums = Array.from({ length: ciBlock }, (_, k) => Array.from({ length: coVectors }, (_, v) => s + 1 + coVectors + k * coVectors + v));
   const perPixel = [
-    ...Array.from({ length: coVectors }, (_, v) => [...get(dp), ...v128Load(16 * v), ...set(dv(v))]).flat(),
-    ...Array.from({ length: ciBlock }, (_, k) => [
-      ...get(xp), ...load32Splat(4 * k), ...set(s),
-      ...Array.from({ length: coVectors }, (_, v) => [...get(sum(k, v)), ...get(s), ...get(dv(v)), ...F32X4_MUL, ...F32X4_ADD, ...set(sum(k, v))]).flat(),
-    ]).flat(),
-    ...advance(xp, P.xCol), ...advance(dp, P.dyCol),
+    ...Array.from({ length: coVectors }, (_, v) => [...get(DP), ...v128Load(16 * v), ...set(dv(v))]).flat(),
+    ...sums.flatMap((row, k) => [
+      ...get(XP), ...load32Splat(4 * k), ...set(s),
+      ...row.flatMap((sum, v) => [...get(sum), ...get(s), ...get(dv(v)), ...F32X4_MUL, ...F32X4_ADD, ...set(sum)]),
+    ]),
   ];
-  const perRow = [...get(xr), ...set(xp), ...get(dr), ...set(dp), ...get(P.cols), ...set(c), ...countDown(c, perPixel), ...advance(xr, P.xRow), ...advance(dr, P.dyRow)];
-  const perBatch = [...get(P.x), ...set(xr), ...get(P.dy), ...set(dr), ...get(P.rows), ...set(r), ...countDown(r, perRow), ...advance(P.x, P.xBatch), ...advance(P.dy, P.dyBatch)];
-  const store = Array.from({ length: ciBlock }, (_, k) => [
-    ...Array.from({ length: coVectors }, (_, v) => [...get(P.acc), ...get(P.acc), ...v128Load(16 * v), ...get(sum(k, v)), ...F32X4_ADD, ...v128Store(16 * v)]).flat(),
-    ...advance(P.acc, P.accRow),
-  ]).flat();
-  return [...vec([[7, I32], [vectors, V128]]), ...get(P.batches), ...set(b), ...countDown(b, perBatch), ...store, END];
+  const store = sums.flatMap((row) => [...addInto(row), ...advance(P.acc, P.accRow)]);
+  return [...vec([[7, I32], [1 + coVectors + ciBlock * coVectors, V128]]), ...rectangle(perPixel), ...store, END];
+}
+
+/** Depthwise (multiplier 1): acc[4v…4v+3] += x[4v…] · dy[4v…] for `vectors` channel vectors. */
+function depthwiseTileBody(vectors: number): number[] {
+  const sums = Array.from({ length: vectors }, (_, v) => FIRST_VECTOR + v);
+  const perPixel = sums.flatMap((sum, v) => [...get(sum), ...get(XP), ...v128Load(16 * v), ...get(DP), ...v128Load(16 * v), ...F32X4_MUL, ...F32X4_ADD, ...set(sum)]);
+  return [...vec([[7, I32], [vectors, V128]]), ...rectangle(perPixel), ...addInto(sums), END];
 }
 
 /** Input channels per tile (the tail of channels one at a time) and output vectors per tile (the tail one vector). */
 const CI_BLOCKS = [4, 1] as const;
 const CO_VECTORS = [2, 1] as const;
-const tileName = (ci: number, co: number) => `tile${ci}x${co}`;
+const DEPTHWISE_VECTORS = [4, 1] as const;
+const convTile = (ci: number, co: number) => `conv${ci}x${co}`;
+const depthwiseTile = (v: number) => `depthwise${v}`;
 
 type Tile = (...args: number[]) => void;
 const bindTiles = memoryBound<Record<string, Tile>>(
-  assembleModule(CI_BLOCKS.flatMap((ci) => CO_VECTORS.map((co) => ({ name: tileName(ci, co), params: TILE_PARAMS.length, body: tileBody(ci, co) })))),
+  assembleModule([
+    ...CI_BLOCKS.flatMap((ci) => CO_VECTORS.map((co) => ({ name: convTile(ci, co), params: TILE_PARAMS.length, body: convTileBody(ci, co) }))),
+    ...DEPTHWISE_VECTORS.map((v) => ({ name: depthwiseTile(v), params: TILE_PARAMS.length, body: depthwiseTileBody(v) })),
+  ]),
 );
 
-/** Whether the SIMD filter gradient takes this convolution (output channels in whole vectors). */
-export function simdFilterGradFits(g: Geometry): boolean {
-  return g.outChannels % 4 === 0;
+/** Whether the SIMD filter gradient takes this convolution: output channels in whole vectors (depthwise: multiplier 1 too). */
+export function simdFilterGradFits(g: Geometry, depthwise: boolean): boolean {
+  return g.outChannels % 4 === 0 && (!depthwise || g.outChannels === g.inChannels);
 }
 
 /** [start, count] runs of `total` split into blocks of `sizes[0]`, the rest in `sizes[1]`. */
@@ -91,14 +114,29 @@ function imagesPerChunk(g: Geometry): number {
   return Math.max(1, Math.floor((1 << 20) / bytes));
 }
 
-/** dW for a regular NHWC convolution of any stride, dilation and padding (see simdFilterGradFits). */
-export function conv2DFilterGradSimd(g: Geometry, backend: tf.KernelBackend, x: tf.TensorInfo, dy: tf.TensorInfo): tf.TensorInfo {
+/** One tile call: where its sums go in the filter, where it starts in x and dy (floats from a tap's corner). */
+interface TileCall { name: string; acc: number; x: number; dy: number }
+
+/** The tile calls that cover one filter tap, regular or depthwise. */
+function tapTiles(g: Geometry, depthwise: boolean): TileCall[] {
+  const CI = g.inChannels, CO = g.outChannels;
+  if (depthwise) return blocks(CI / 4, DEPTHWISE_VECTORS).map(([v, n]) => ({ name: depthwiseTile(n), acc: 4 * v, x: 4 * v, dy: 4 * v }));
+  return blocks(CI, CI_BLOCKS).flatMap(([ci, k]) =>
+    blocks(CO / 4, CO_VECTORS).map(([v, n]) => ({ name: convTile(k, n), acc: ci * CO + 4 * v, x: ci, dy: 4 * v })),
+  );
+}
+
+/**
+ * dW of an NHWC convolution of any stride, dilation and padding, regular or depthwise (see
+ * simdFilterGradFits): per chunk of images, per tap, the tiles over that tap's rectangle of outputs.
+ */
+export function filterGradSimd(g: Geometry, depthwise: boolean, backend: tf.KernelBackend, x: tf.TensorInfo, dy: tf.TensorInfo): tf.TensorInfo {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
-  const KH = g.filterHeight, KW = g.filterWidth;
-  const heap = new LoopHeap(backend, [x, dy], [KH * KW * CI * CO]);
+  const KH = g.filterHeight, KW = g.filterWidth, tapSize = depthwise ? CI : CI * CO;
+  const heap = new LoopHeap(backend, [x, dy], [KH * KW * tapSize]);
   const tiles = bindTiles(heap.loops.memory);
   const [px, pdy] = heap.inputs, pacc = heap.scratch[0];
-  const ciBlocks = blocks(CI, CI_BLOCKS), coBlocks = blocks(CO / 4, CO_VECTORS);
+  const calls = tapTiles(g, depthwise);
   const strides = [4 * H * W * CI, 4 * g.strideHeight * W * CI, 4 * g.strideWidth * CI, 4 * OH * OW * CO, 4 * OW * CO, 4 * CO, 4 * CO];
   const chunk = imagesPerChunk(g);
   for (let n0 = 0; n0 < N; n0 += chunk) {
@@ -111,17 +149,12 @@ export function conv2DFilterGradSimd(g: Geometry, backend: tf.KernelBackend, x: 
         const y0 = i0 * g.strideHeight + kh * g.dilationHeight - g.padInfo.top;
         const x0 = j0 * g.strideWidth + kw * g.dilationWidth - g.padInfo.left;
         const xBase = ((n0 * H + y0) * W + x0) * CI, dyBase = ((n0 * OH + i0) * OW + j0) * CO;
-        const tapBase = (kh * KW + kw) * CI * CO;
-        for (const [ci, ciSize] of ciBlocks) {
-          for (const [v, vectors] of coBlocks) {
-            tiles[tileName(ciSize, vectors)](
-              pacc + 4 * (tapBase + ci * CO + 4 * v), px + 4 * (xBase + ci), pdy + 4 * (dyBase + 4 * v),
-              images, i1 - i0, j1 - j0, ...strides,
-            );
-          }
+        const accBase = (kh * KW + kw) * tapSize;
+        for (const t of calls) {
+          tiles[t.name](pacc + 4 * (accBase + t.acc), px + 4 * (xBase + t.x), pdy + 4 * (dyBase + t.dy), images, i1 - i0, j1 - j0, ...strides);
         }
       }
     }
   }
-  return heap.output(0, [KH, KW, CI, CO]);
+  return heap.output(0, [KH, KW, CI, depthwise ? 1 : CO]);
 }

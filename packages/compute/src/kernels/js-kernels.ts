@@ -3,7 +3,7 @@ import { forwardInfo } from './conv-grads.js';
 import { makeFloatOutput } from './heap.js';
 import { avgPoolGradLoop, depthwiseFilterGradLoop, maxPoolGradLoop } from './loops.js';
 import { depthwiseFilterGradSimd, maxPoolGradSimd } from './simd-kernels.js';
-import { conv2DFilterGradSimd, simdFilterGradFits } from './filter-grad-simd.js';
+import { filterGradSimd, simdFilterGradFits } from './filter-grad-simd.js';
 
 type Shape4 = [number, number, number, number];
 type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -14,6 +14,7 @@ export function depthwiseBackpropFilterKernel({ inputs, backend, attrs }: Args):
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const a = attrs as unknown as Parameters<typeof forwardInfo>[2] & { filterShape: Shape4 };
   const info = forwardInfo(x.shape as Shape4, a.filterShape, a, true);
+  if (simdFilterGradFits(info, true)) return filterGradSimd(info, true, backend as tf.KernelBackend, x, dy);
   if (info.strideHeight === 1 && info.strideWidth === 1 && a.filterShape[3] === 1) {
     const dw = depthwiseFilterGradSimd(info, backend as tf.KernelBackend, x, dy);
     return makeFloatOutput(backend as tf.KernelBackend, a.filterShape, [], (out) => out.set(dw));
@@ -29,7 +30,7 @@ export function conv2DBackpropFilterKernel(fallback: tf.KernelFunc): tf.KernelFu
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const a = args.attrs as unknown as Parameters<typeof forwardInfo>[2] & { filterShape: Shape4 };
     const info = forwardInfo(x.shape as Shape4, a.filterShape, a, false);
-    return simdFilterGradFits(info) ? conv2DFilterGradSimd(info, args.backend as tf.KernelBackend, x, dy) : fallback(args);
+    return simdFilterGradFits(info, false) ? filterGradSimd(info, false, args.backend as tf.KernelBackend, x, dy) : fallback(args);
   };
 }
 

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { LoopHeap } from './loop-heap.js';
-import { columnRange } from './loops.js';
+import { columnRange, rowRange } from './loops.js';
 
 type Geometry = tf.backend_util.Conv2DInfo;
 
@@ -42,8 +42,13 @@ export function depthwiseFilterGradSimd(g: Geometry, backend: tf.KernelBackend, 
   return dw;
 }
 
-/** Max-pool gradient, stride 1: taps in window order, each output's dy goes to the first x equal to its max. */
+/**
+ * Max-pool gradient, stride 1: taps in window order, each output's dy goes to the first x equal to its
+ * max. With whole SIMD groups of channels, one call covers a tap's rectangle of rows in an image, and
+ * `taken` spans the image's outputs; otherwise one call per row and tap.
+ */
 export function maxPoolGradSimd(g: Geometry, backend: tf.KernelBackend, x: tf.TensorInfo, y: tf.TensorInfo, dy: tf.TensorInfo): tf.TensorInfo {
+  if (g.inChannels % 4 === 0) return maxPoolGradRects(g, backend, x, y, dy);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = g;
   const rowLen = OW * C;
   const heap = new LoopHeap(backend, [x, y, dy], [N * H * W * C, rowLen]);
@@ -69,6 +74,28 @@ export function maxPoolGradSimd(g: Geometry, backend: tf.KernelBackend, x: tf.Te
             }
           }
         }
+      }
+    }
+  }
+  return heap.output(0, x.shape);
+}
+
+function maxPoolGradRects(g: Geometry, backend: tf.KernelBackend, x: tf.TensorInfo, y: tf.TensorInfo, dy: tf.TensorInfo): tf.TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = g;
+  const image = OH * OW * C;
+  const heap = new LoopHeap(backend, [x, y, dy], [N * H * W * C, image]);
+  const [px, py, pdy] = heap.inputs, [pdx, ptaken] = heap.scratch;
+  const rows = Array.from({ length: g.filterHeight }, (_, kh) => rowRange(g, kh));
+  const cols = Array.from({ length: g.filterWidth }, (_, kw) => columnRange(g, kw));
+  for (let n = 0; n < N; n++) {
+    if (n > 0) heap.f32().fill(0, ptaken / 4, ptaken / 4 + image);
+    for (let kh = 0; kh < g.filterHeight; kh++) {
+      const [i0, i1] = rows[kh];
+      for (let kw = 0; kw < g.filterWidth; kw++) {
+        const [j0, j1] = cols[kw];
+        if (i0 >= i1 || j0 >= j1) continue;
+        const xs = ((n * H + i0 - g.padInfo.top + kh) * W + j0 - g.padInfo.left + kw) * C, t = (i0 * OW + j0) * C, o = n * image + t;
+        heap.loops.firstMaxGradRows(pdx + 4 * xs, ptaken + 4 * t, px + 4 * xs, py + 4 * o, pdy + 4 * o, (j1 - j0) * C, i1 - i0, 4 * W * C, 4 * OW * C);
       }
     }
   }

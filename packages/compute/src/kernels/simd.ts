@@ -1,5 +1,5 @@
 /**
- * Two tiny WebAssembly SIMD loops, assembled here from their opcodes (no toolchain needed), for the
+ * Small WebAssembly SIMD loops, assembled here from their opcodes (no toolchain needed), for the
  * gradient kernels whose arithmetic no tfjs forward kernel expresses cheaply. Each does four floats
  * per instruction over a contiguous run; the caller does the < 4 leftover elements in JS.
  *
@@ -7,6 +7,8 @@
  *   firstMaxGrad(dx, taken, x, y, dy, n):  m = (x[t] == y[t]) ∧ ¬taken[t];  dx[t] += m ? dy[t] : 0;
  *                                   taken[t] |= m                            (max-pool gradient, first max wins)
  *   reluGrad(dx, x, dy, n):         dx[t] = x[t] > 0 ? dy[t] : 0             (ReLU gradient, one pass)
+ *   firstMaxGradRows(…, n, rows, xStride, outStride): firstMaxGrad over `rows` rows, each pointer moving
+ *                                   by its row stride in bytes (n a multiple of 4): one call per rectangle
  * Pointers are byte offsets into the memory the module imports (tfjs-wasm's own heap, or a private one).
  */
 
@@ -16,7 +18,7 @@ export { wasmApi, type WasmMemory };
 
 const op = {
   block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b], br: 0x0c, brIf: 0x0d,
-  get: 0x20, set: 0x21, i32Const: 0x41, i32Add: 0x6a, i32GeU: 0x4f, i32Shl: 0x74,
+  get: 0x20, set: 0x21, tee: 0x22, i32Const: 0x41, i32Add: 0x6a, i32Sub: 0x6b, i32GeU: 0x4f, i32Shl: 0x74,
   v128Load: [0xfd, 0x00, 0x00, 0x00], v128Store: [0xfd, 0x0b, 0x00, 0x00],
   f32x4Eq: [0xfd, 0x41], f32x4Gt: [0xfd, 0x44], v128And: [0xfd, 0x4e], v128AndNot: [0xfd, 0x4f], v128Or: [0xfd, 0x50],
   f32x4Add: [0xfd, 0xe4, 0x01], f32x4Mul: [0xfd, 0xe6, 0x01],
@@ -38,6 +40,23 @@ function simdLoop(pointers: number[], n: number, end: number, body: number[]): n
 }
 const load = (p: number) => [op.get, p, ...op.v128Load];
 
+/**
+ * `do { simdLoop over n floats; every pointer k moves to its row start + strides[k] } while (--rows)`:
+ * a rectangle of rows in one call (rows ≥ 1; n a multiple of 4, as nothing does the leftovers).
+ * `starts` are spare locals, one per pointer.
+ */
+function simdRows(pointers: number[], strides: number[], starts: number[], rows: number, n: number, end: number, body: number[]): number[] {
+  const nextRow = pointers.flatMap((p, k) => [op.get, starts[k], op.get, strides[k], op.i32Add, op.tee, starts[k], op.set, p]);
+  return [
+    ...pointers.flatMap((p, k) => [op.get, p, op.set, starts[k]]),
+    ...op.loop,
+    ...simdLoop(pointers, n, end, body),
+    ...nextRow,
+    op.get, rows, op.i32Const, 1, op.i32Sub, op.tee, rows, op.brIf, 0,
+    ...op.end,
+  ];
+}
+
 // mac(acc 0, a 1, b 2, n 3; end 4)
 const MAC = [
   ...vec([[1, I32]]),
@@ -45,14 +64,21 @@ const MAC = [
   ...op.end,
 ];
 
+
+/** Over pointers dx 0, taken 1, x 2, y 3, dy 4, with the mask in local m. */
+const firstMaxBody = (m: number) => [
+  ...load(2), ...load(3), ...op.f32x4Eq, ...load(1), ...op.v128AndNot, op.set, m,
+  op.get, 0, ...load(0), ...load(4), op.get, m, ...op.v128And, ...op.f32x4Add, ...op.v128Store,
+  op.get, 1, ...load(1), op.get, m, ...op.v128Or, ...op.v128Store,
+];
+
 // firstMaxGrad(dx 0, taken 1, x 2, y 3, dy 4, n 5; end 6, m 7)
-const FIRST_MAX_GRAD = [
-  ...vec([[1, I32], [1, V128]]),
-  ...simdLoop([0, 1, 2, 3, 4], 5, 6, [
-    ...load(2), ...load(3), ...op.f32x4Eq, ...load(1), ...op.v128AndNot, op.set, 7,
-    op.get, 0, ...load(0), ...load(4), op.get, 7, ...op.v128And, ...op.f32x4Add, ...op.v128Store,
-    op.get, 1, ...load(1), op.get, 7, ...op.v128Or, ...op.v128Store,
-  ]),
+const FIRST_MAX_GRAD = [...vec([[1, I32], [1, V128]]), ...simdLoop([0, 1, 2, 3, 4], 5, 6, firstMaxBody(7)), ...op.end];
+
+// firstMaxGradRows(dx 0, taken 1, x 2, y 3, dy 4, n 5, rows 6, xStride 7, outStride 8; end 9, starts 10–14, m 15)
+const FIRST_MAX_GRAD_ROWS = [
+  ...vec([[6, I32], [1, V128]]),
+  ...simdRows([0, 1, 2, 3, 4], [7, 8, 7, 8, 8], [10, 11, 12, 13, 14], 6, 5, 9, firstMaxBody(15)),
   ...op.end,
 ];
 
@@ -67,6 +93,7 @@ export interface SimdLoops {
   memory: WasmMemory;
   mac(acc: number, a: number, b: number, n: number): void;
   firstMaxGrad(dx: number, taken: number, x: number, y: number, dy: number, n: number): void;
+  firstMaxGradRows(dx: number, taken: number, x: number, y: number, dy: number, n: number, rows: number, xStride: number, outStride: number): void;
   reluGrad(dx: number, x: number, dy: number, n: number): void;
 }
 
@@ -75,11 +102,11 @@ const bindLoops = memoryBound<Omit<SimdLoops, 'memory'>>(
     { name: 'mac', params: 4, body: MAC },
     { name: 'firstMaxGrad', params: 6, body: FIRST_MAX_GRAD },
     { name: 'reluGrad', params: 4, body: RELU_GRAD },
+    { name: 'firstMaxGradRows', params: 9, body: FIRST_MAX_GRAD_ROWS },
   ]),
 );
 
 /** The loops bound to `memory` (one instance per memory, made on first use). */
 export function simdLoops(memory: WasmMemory): SimdLoops {
-  const { mac, firstMaxGrad, reluGrad } = bindLoops(memory);
-  return { memory, mac, firstMaxGrad, reluGrad };
+  return { memory, ...bindLoops(memory) };
 }
