@@ -33,13 +33,13 @@ const OPS = {
   dil_conv_5x5: dilConv(5),
   max_pool_3x3: { weights: () => [], forward: (x, _w, s) => tf.maxPool(x, 3, s, 'same') },
   avg_pool_3x3: { weights: () => [], forward: (x, _w, s) => tf.avgPool(x, 3, s, 'same') },
+  // As nn's factorizedReduce runs it: the two 1×1 stride-2 convs (the second shifted by a pixel) as one
+  // 2×2 stride-2 conv whose filter holds conv1 at tap (0,0) and conv2 at tap (1,1), then BN.
   factorized_reduce: {
     weights: (c) => [he([1, 1, c, c / 2]), he([1, 1, c, c / 2])],
     forward: (x, [w1, w2]) => {
-      const r = tf.relu(x);
-      const [n, h, w, c] = r.shape;
-      const shifted = tf.pad(tf.slice(r, [0, 1, 1, 0], [n, h - 1, w - 1, c]), [[0, 0], [0, 1], [0, 1], [0, 0]]);
-      return bn(tf.concat([conv2d(r, w1, { stride: 2, pad: 0 }), conv2d(shifted, w2, { stride: 2, pad: 0 })], 3));
+      const filter = tf.concat([tf.pad(w1, [[0, 1], [0, 1], [0, 0], [0, 0]]), tf.pad(w2, [[1, 0], [1, 0], [0, 0], [0, 0]])], 3);
+      return bn(conv2d(tf.relu(x), filter, { stride: 2, pad: 0 }));
     },
     reduction: true,
   },

@@ -127,9 +127,31 @@ function spreadDy(g: KernelGraph, dy: Info, info: tf.backend_util.Conv2DInfo): {
   return { image: g.padOrCrop(g.insertZeros(dy, info.strideHeight, info.strideWidth), [[0, 0], ph, pw, [0, 0]]), pad: 'valid' };
 }
 
+/** A k×k convolution at stride k with no padding or dilation: each input pixel is under exactly one tap of one window. */
+function isPatchwise(info: tf.backend_util.Conv2DInfo): boolean {
+  const { top, left } = info.padInfo;
+  const k = info.filterHeight;
+  return k > 1 && info.filterWidth === k && info.strideHeight === k && info.strideWidth === k &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 && top === 0 && left === 0;
+}
+
+/**
+ * Then dx[n, k·i + a, k·j + b, ·] = W[a, b] · dy[n, i, j]: one 1×1 convolution of dy with the filter
+ * laid out as [Co, k·k·Ci], whose channels depth-to-space moves to their pixels (nn's factorized reduce
+ * runs as a 2×2 stride-2 convolution; spreading dy with zeros would cost 4× the multiplications).
+ * Rows and columns no window reaches (a 'valid' remainder) get zeros.
+ */
+function patchwiseInputGrad(g: KernelGraph, dy: Info, filter: Info, info: tf.backend_util.Conv2DInfo): Info {
+  const [k, , ci, co] = filter.shape;
+  const laidOut = g.reshape(g.transpose(filter, [3, 0, 1, 2]), [1, 1, co, k * k * ci]);
+  const low = g.run('Conv2D', { x: dy, filter: laidOut }, { strides: 1, dilations: 1, pad: 'valid', dataFormat: 'NHWC' });
+  return g.finish(g.depthToSpace(low, k, info.inHeight, info.inWidth));
+}
+
 export function conv2DBackpropInput(g: KernelGraph, dy: Info, filter: Info, attrs: ConvAttrs & { inputShape: Shape4 }): Info {
   const info = forwardInfo(attrs.inputShape, filter.shape as Shape4, attrs, false);
   if (isPointwise(info)) return pointwiseInputGrad(g, dy, filter, info);
+  if (isPatchwise(info)) return patchwiseInputGrad(g, dy, filter, info);
   const { image, pad } = spreadDy(g, dy, info);
   const flipped = g.flipFilter(filter, true);
   return g.finish(g.run('Conv2D', { x: image, filter: flipped }, flippedConvAttrs(info, pad)));

@@ -9,6 +9,7 @@
  *   reluGrad(dx, x, dy, n):         dx[t] = x[t] > 0 ? dy[t] : 0             (ReLU gradient, one pass)
  *   firstMaxGradRows(…, n, rows, xStride, outStride): firstMaxGrad over `rows` rows, each pointer moving
  *                                   by its row stride in bytes (n a multiple of 4): one call per rectangle
+ *   copyRows(dst, src, n, rows, dstStride, srcStride):  n floats per row, rows × (n a multiple of 4)
  * Pointers are byte offsets into the memory the module imports (tfjs-wasm's own heap, or a private one).
  */
 
@@ -89,12 +90,16 @@ const RELU_GRAD = [
   ...op.end,
 ];
 
+// copyRows(dst 0, src 1, n 2, rows 3, dstStride 4, srcStride 5; end 6, starts 7–8)
+const COPY_ROWS = [...vec([[3, I32]]), ...simdRows([0, 1], [4, 5], [7, 8], 3, 2, 6, [op.get, 0, ...load(1), ...op.v128Store]), ...op.end];
+
 export interface SimdLoops {
   memory: WasmMemory;
   mac(acc: number, a: number, b: number, n: number): void;
   firstMaxGrad(dx: number, taken: number, x: number, y: number, dy: number, n: number): void;
   firstMaxGradRows(dx: number, taken: number, x: number, y: number, dy: number, n: number, rows: number, xStride: number, outStride: number): void;
   reluGrad(dx: number, x: number, dy: number, n: number): void;
+  copyRows(dst: number, src: number, n: number, rows: number, dstStride: number, srcStride: number): void;
 }
 
 const bindLoops = memoryBound<Omit<SimdLoops, 'memory'>>(
@@ -103,6 +108,7 @@ const bindLoops = memoryBound<Omit<SimdLoops, 'memory'>>(
     { name: 'firstMaxGrad', params: 6, body: FIRST_MAX_GRAD },
     { name: 'reluGrad', params: 4, body: RELU_GRAD },
     { name: 'firstMaxGradRows', params: 9, body: FIRST_MAX_GRAD_ROWS },
+    { name: 'copyRows', params: 6, body: COPY_ROWS },
   ]),
 );
 
