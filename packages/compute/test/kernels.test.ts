@@ -133,6 +133,25 @@ describe.each(BACKENDS)('filter gradients on %s match the float64 definition', (
   });
 });
 
+/* A k×k stride-k convolution without padding (nn's factorized reduce) takes a depth-to-space path: on
+ * whole and cut-off grids, with runs of k·channels floats that are and are not whole SIMD groups. */
+const PATCHWISE_CASES = BACKENDS.flatMap((backend) =>
+  [
+    { k: 2, xShape: [2, 8, 8, 6], co: 4 },
+    { k: 2, xShape: [2, 7, 9, 3], co: 8 },
+    { k: 3, xShape: [2, 9, 10, 4], co: 5 },
+  ].map((c) => ({ ...c, backend })),
+);
+test.each(PATCHWISE_CASES)('Conv2DBackpropInput on $backend, $k×$k stride $k on $xShape matches the float64 definition', async ({ backend, k, xShape, co }) => {
+  const fShape = [k, k, xShape[3], co];
+  const g = geometry(xShape, fShape, k, 1, 'valid', false);
+  const dy = input([g.n, g.oh, g.ow, co], 13), filter = input(fShape, 14);
+  const attrs = { strides: k, pad: 'valid', dilations: 1, dataFormat: 'NHWC', inputShape: xShape };
+  const got = await lenna(backend, 'Conv2DBackpropInput', { dy, filter }, attrs);
+  const want = convGrads(g, new Float32Array(xShape.reduce((a, b) => a * b, 1)), filter.values, dy.values).dx;
+  expect(relativeError(got, want)).toBeLessThan(1e-5);
+});
+
 test.each(BACKENDS)('ReLU’s gradient on %s is dy where x > 0 and 0 elsewhere, zeros and odd lengths included', async (backend) => {
   await tf.setBackend(backend);
   for (const n of [1, 7, 4099]) {
