@@ -74,9 +74,12 @@ describe.each(BACKENDS)('LENNA kernels on %s match tfjs’s own cpu kernels', (b
 
   // 3 channels take the per-row loops, 8 the per-rectangle ones (whole SIMD groups).
   const POOLS = [1, 2].flatMap((stride) => (['same', 'valid'] as const).map((pad) => ({ stride, pad })));
-  test.each(POOLS.flatMap((p) => [3, 8].map((channels) => ({ ...p, channels }))))('MaxPoolGrad 3×3 stride $stride pad $pad, $channels channels', async ({ stride, pad, channels }) => {
+  // Values on a coarse grid make ties within a window common: the first maximum in window order must win.
+  const MAX_POOLS = POOLS.flatMap((p) => [3, 8].flatMap((channels) => [false, true].map((ties) => ({ ...p, channels, ties }))));
+  test.each(MAX_POOLS)('MaxPoolGrad 3×3 stride $stride pad $pad, $channels channels, ties $ties', async ({ stride, pad, channels, ties }) => {
     const X = [2, 7, 8, channels];
     const x = input(X, 5);
+    if (ties) x.values = x.values.map((v) => Math.round(v * 2));
     const y = input(outShape(X, [3, 3, X[3], 1], stride, pad, true), 0);
     const g = geometry(X, [3, 3], stride, 1, pad, true);
     y.values = Float32Array.from(pool('max', g, x.values, new Float64Array(y.values.length)).y);

@@ -80,22 +80,44 @@ export function maxPoolGradSimd(g: Geometry, backend: tf.KernelBackend, x: tf.Te
   return heap.output(0, x.shape);
 }
 
+type Rect = [number, number, number, number]; // rows [i0, i1), columns [j0, j1)
+
+const intersect = (a: Rect, b: Rect): Rect => [Math.max(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.min(a[3], b[3])];
+const isEmpty = (r: Rect) => r[0] >= r[1] || r[2] >= r[3];
+
+/**
+ * Outputs whose whole 3×3 window lies inside x take firstMaxWindow (nine taps in registers); the frame
+ * around them goes tap by tap through firstMaxGradRows, in window order, with `taken` per image.
+ */
 function maxPoolGradRects(g: Geometry, backend: tf.KernelBackend, x: tf.TensorInfo, y: tf.TensorInfo, dy: tf.TensorInfo): tf.TensorInfo {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = g;
-  const image = OH * OW * C;
+  const image = OH * OW * C, top = g.padInfo.top, left = g.padInfo.left;
   const heap = new LoopHeap(backend, [x, y, dy], [N * H * W * C, image]);
   const [px, py, pdy] = heap.inputs, [pdx, ptaken] = heap.scratch;
-  const rows = Array.from({ length: g.filterHeight }, (_, kh) => rowRange(g, kh));
-  const cols = Array.from({ length: g.filterWidth }, (_, kw) => columnRange(g, kw));
+  const taps: Array<{ kh: number; kw: number; rect: Rect }> = [];
+  for (let kh = 0; kh < g.filterHeight; kh++)
+    for (let kw = 0; kw < g.filterWidth; kw++) taps.push({ kh, kw, rect: [...rowRange(g, kh), ...columnRange(g, kw)] });
+  const windowed = g.filterHeight === 3 && g.filterWidth === 3;
+  const interior: Rect = windowed ? taps.reduce<Rect>((r, t) => intersect(r, t.rect), [0, OH, 0, OW]) : [0, 0, 0, 0];
+  const frame: Rect[] = isEmpty(interior)
+    ? [[0, OH, 0, OW]]
+    : [[0, interior[0], 0, OW], [interior[1], OH, 0, OW], [interior[0], interior[1], 0, interior[2]], [interior[0], interior[1], interior[3], OW]];
+  const offsets = taps.map(({ kh, kw }) => 4 * (kh * W + kw) * C);
+  const xAt = (n: number, i: number, j: number, kh: number, kw: number) => 4 * (((n * H + i - top + kh) * W + j - left + kw) * C);
+  const outAt = (i: number, j: number) => 4 * (i * OW + j) * C;
   for (let n = 0; n < N; n++) {
     if (n > 0) heap.f32().fill(0, ptaken / 4, ptaken / 4 + image);
-    for (let kh = 0; kh < g.filterHeight; kh++) {
-      const [i0, i1] = rows[kh];
-      for (let kw = 0; kw < g.filterWidth; kw++) {
-        const [j0, j1] = cols[kw];
-        if (i0 >= i1 || j0 >= j1) continue;
-        const xs = ((n * H + i0 - g.padInfo.top + kh) * W + j0 - g.padInfo.left + kw) * C, t = (i0 * OW + j0) * C, o = n * image + t;
-        heap.loops.firstMaxGradRows(pdx + 4 * xs, ptaken + 4 * t, px + 4 * xs, py + 4 * o, pdy + 4 * o, (j1 - j0) * C, i1 - i0, 4 * W * C, 4 * OW * C);
+    const [i0, i1, j0, j1] = interior;
+    if (!isEmpty(interior)) {
+      const o = 4 * n * image + outAt(i0, j0), xs = xAt(n, i0, j0, 0, 0);
+      heap.loops.firstMaxWindow(pdx + xs, px + xs, py + o, pdy + o, (j1 - j0) * C, i1 - i0, 4 * W * C, 4 * OW * C, ...offsets);
+    }
+    for (const { kh, kw, rect } of taps) {
+      for (const part of frame) {
+        const [a0, a1, b0, b1] = intersect(rect, part);
+        if (a0 >= a1 || b0 >= b1) continue;
+        const xs = xAt(n, a0, b0, kh, kw), t = outAt(a0, b0), o = 4 * n * image + t;
+        heap.loops.firstMaxGradRows(pdx + xs, ptaken + t, px + xs, py + o, pdy + o, (b1 - b0) * C, a1 - a0, 4 * W * C, 4 * OW * C);
       }
     }
   }

@@ -10,6 +10,8 @@
  *   firstMaxGradRows(…, n, rows, xStride, outStride): firstMaxGrad over `rows` rows, each pointer moving
  *                                   by its row stride in bytes (n a multiple of 4): one call per rectangle
  *   copyRows(dst, src, n, rows, dstStride, srcStride):  n floats per row, rows × (n a multiple of 4)
+ *   firstMaxWindow(dx, x, y, dy, n, rows, xStride, outStride, 9 tap offsets): firstMaxGrad for a 3×3
+ *                                   window with all nine taps per output in registers (interior outputs)
  * Pointers are byte offsets into the memory the module imports (tfjs-wasm's own heap, or a private one).
  */
 
@@ -90,6 +92,27 @@ const RELU_GRAD = [
   ...op.end,
 ];
 
+/**
+ * firstMaxWindow(dx 0, x 1, y 2, dy 3, n 4, rows 5, xStride 6, outStride 7, tap offsets 8–16; end 17,
+ * starts 18–21, Y 22, D 23, T 24, M 25): a 3×3 window's nine taps per output vector in registers, for
+ * outputs whose taps all lie inside x (x and dx point at the window's corner, offsets in bytes).
+ */
+const WINDOW_TAPS = 9;
+const zeros = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+const tapAddress = (base: number, t: number) => [op.get, base, op.get, 8 + t, op.i32Add];
+const FIRST_MAX_WINDOW = [
+  ...vec([[5, I32], [4, V128]]),
+  ...simdRows([0, 1, 2, 3], [6, 6, 7, 7], [18, 19, 20, 21], 5, 4, 17, [
+    ...load(2), op.set, 22, ...load(3), op.set, 23, ...zeros, op.set, 24,
+    ...Array.from({ length: WINDOW_TAPS }, (_, t) => [
+      ...tapAddress(1, t), ...op.v128Load, op.get, 22, ...op.f32x4Eq, op.get, 24, ...op.v128AndNot, op.set, 25,
+      op.get, 24, op.get, 25, ...op.v128Or, op.set, 24,
+      ...tapAddress(0, t), ...tapAddress(0, t), ...op.v128Load, op.get, 23, op.get, 25, ...op.v128And, ...op.f32x4Add, ...op.v128Store,
+    ]).flat(),
+  ]),
+  ...op.end,
+];
+
 // copyRows(dst 0, src 1, n 2, rows 3, dstStride 4, srcStride 5; end 6, starts 7–8)
 const COPY_ROWS = [...vec([[3, I32]]), ...simdRows([0, 1], [4, 5], [7, 8], 3, 2, 6, [op.get, 0, ...load(1), ...op.v128Store]), ...op.end];
 
@@ -100,6 +123,7 @@ export interface SimdLoops {
   firstMaxGradRows(dx: number, taken: number, x: number, y: number, dy: number, n: number, rows: number, xStride: number, outStride: number): void;
   reluGrad(dx: number, x: number, dy: number, n: number): void;
   copyRows(dst: number, src: number, n: number, rows: number, dstStride: number, srcStride: number): void;
+  firstMaxWindow(dx: number, x: number, y: number, dy: number, n: number, rows: number, xStride: number, outStride: number, ...tapOffsets: number[]): void;
 }
 
 const bindLoops = memoryBound<Omit<SimdLoops, 'memory'>>(
@@ -109,6 +133,7 @@ const bindLoops = memoryBound<Omit<SimdLoops, 'memory'>>(
     { name: 'reluGrad', params: 4, body: RELU_GRAD },
     { name: 'firstMaxGradRows', params: 9, body: FIRST_MAX_GRAD_ROWS },
     { name: 'copyRows', params: 6, body: COPY_ROWS },
+    { name: 'firstMaxWindow', params: 8 + WINDOW_TAPS, body: FIRST_MAX_WINDOW },
   ]),
 );
 
