@@ -8,10 +8,12 @@ beforeAll(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
 });
 
-// 8 channels take the SIMD loops (whole 4-lane groups), 6 the JS loops on the wasm heap.
+// 8 channels take the SIMD loops (whole 4-lane groups), 6 the JS loops on the wasm heap; 8 channels
+// over 1,200 rows span three of the SIMD loops' 512-row blocks, whose sums add up across blocks.
 describe('fused BatchNorm kernels on the wasm backend', () => {
-  for (const c of [8, 6]) {
-    const x = tf.add(tf.mul(tf.randomNormal([2, 5, 3, c], 0, 1, 'float32', 1), 2), 0.7) as tf.Tensor4D;
+  for (const shape of [[2, 5, 3, 8], [2, 5, 3, 6], [3, 20, 20, 8]]) {
+    const c = shape[3];
+    const x = tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 1), 2), 0.7) as tf.Tensor4D;
     const up = tf.randomNormal(x.shape, 0, 1, 'float32', 2);
     const cases: [string, tf.Tensor | undefined, tf.Tensor | undefined][] = [
       ['no affine', undefined, undefined],
@@ -19,7 +21,7 @@ describe('fused BatchNorm kernels on the wasm backend', () => {
       ['per-channel weight and bias', tf.randomNormal([c], 1, 0.5, 'float32', 3), tf.randomNormal([c], 0, 0.5, 'float32', 4)],
     ];
     for (const [name, g, b] of cases) {
-      it(`${c} channels, ${name}: value, statistics and gradients match tfjs autodiff of the formula`, () => {
+      it(`${shape.join('×')}, ${name}: value, statistics and gradients match tfjs autodiff of the formula`, () => {
         expect(tf.getBackend()).toBe('wasm');
         const inputs = [x, ...(g ? [g] : []), ...(b ? [b] : [])];
         const pick = (t: tf.Tensor[]) => [t[0] as tf.Tensor4D, g && t[1], b && t[g ? 2 : 1]] as const;

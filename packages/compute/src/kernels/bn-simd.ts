@@ -1,12 +1,13 @@
 /**
  * BatchNorm's four per-channel loops as WebAssembly SIMD over tfjs-wasm's own heap, assembled here
  * from opcodes (no toolchain). Each function walks one group of 4 channels down `rows` rows `stride`
- * bytes apart, so a call per group covers a channels-last tensor whose channel count is a multiple of 4.
+ * bytes apart, so a call per group covers a channels-last tensor whose channel count is a multiple of 4
+ * (the caller walks blocks of rows, every group per block, so a block stays in cache across groups).
  * Vectors (shift, coefficients, results) live in a scratch area; all pointers are byte offsets.
  *
- *   moments(x, shift, out, rows, stride):        out = Σ (x − shift), out+16 = Σ (x − shift)²
+ *   moments(x, shift, out, rows, stride):        out += Σ (x − shift), out+16 += Σ (x − shift)²
  *   scaleShift(out, x, coef, rows, stride):      out = x·coef + coef[+16]
- *   gradSums(dy, x, mean, out, rows, stride):    out = Σ dy, out+16 = Σ dy·(x − mean)
+ *   gradSums(dy, x, mean, out, rows, stride):    out += Σ dy, out+16 += Σ dy·(x − mean)
  *   scaleShift2(out, a, b, coef, rows, stride):  out = a·coef + b·coef[+16] + coef[+32]
  * Sums are float32 per lane (tfjs-wasm's own reductions are too).
  */
@@ -26,6 +27,9 @@ const F_MUL = [0xfd, 0xe6, 0x01];
 
 /** Address base + o, with o the row offset local. */
 const at = (base: number, o: number) => [GET, base, GET, o, I32_ADD];
+
+/** out[offset] += the vector in local `sum`. */
+const accumulate = (out: number, sum: number, offset: number) => [GET, out, GET, out, ...LOAD(offset), GET, sum, ...F_ADD, ...STORE(offset)];
 
 /** for (o = 0, e = rows·stride; o < e; o += stride) body — o and e are i32 locals. */
 function rowLoop(rows: number, stride: number, o: number, e: number, body: number[]): number[] {
@@ -49,8 +53,8 @@ const MOMENTS = [
     GET, 7, GET, 10, ...F_ADD, SET, 7,
     GET, 8, GET, 10, GET, 10, ...F_MUL, ...F_ADD, SET, 8,
   ]),
-  GET, 2, GET, 7, ...STORE(),
-  GET, 2, GET, 8, ...STORE(16),
+  ...accumulate(2, 7, 0),
+  ...accumulate(2, 8, 16),
   0x0b,
 ];
 
@@ -72,8 +76,8 @@ const GRAD_SUMS = [
     GET, 8, GET, 11, ...F_ADD, SET, 8,
     GET, 9, GET, 11, ...at(1, 6), ...LOAD(), GET, 10, ...F_SUB, ...F_MUL, ...F_ADD, SET, 9,
   ]),
-  GET, 3, GET, 8, ...STORE(),
-  GET, 3, GET, 9, ...STORE(16),
+  ...accumulate(3, 8, 0),
+  ...accumulate(3, 9, 16),
   0x0b,
 ];
 

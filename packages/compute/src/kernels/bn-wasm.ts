@@ -32,11 +32,29 @@ function withScratch<T>(backend: WasmBackendInternals, c: number, run: (scratch:
 
 const ptr = (backend: WasmBackendInternals, info: tf.TensorInfo) => backend.dataIdMap.get(info.dataId).memoryOffset;
 
+/**
+ * Calls `each(group, firstRow, rows)` for every 4-channel group of every block of ~16 KB of rows: a
+ * group's loop touches every cache line of its rows, so walking group by group over the whole
+ * tensor would stream it from memory once per group.
+ */
+function blocksOfRows(m: number, c: number, each: (group: number, firstRow: number, rows: number) => void): void {
+  const block = Math.max(1, Math.floor(4096 / c));
+  for (let r = 0; r < m; r += block) {
+    const rows = Math.min(block, m - r);
+    for (let g4 = 0; g4 < c; g4 += 4) each(g4, r, rows);
+  }
+}
+
 /** Reads lanes [offset, offset+4) of each group's 12 scratch floats into a [C] array. */
 function gather(view: Float32Array, c: number, offset: number): Float32Array {
   const out = new Float32Array(c);
   for (let j = 0; j < c; j++) out[j] = view[12 * (j >> 2) + offset + (j & 3)];
   return out;
+}
+
+/** Clears lanes 4–11 of every group, where the loops add their sums. */
+function zeroSums(view: Float32Array, c: number): void {
+  for (let g = 0; g < c / 4; g++) view.fill(0, 12 * g + 4, 12 * g + 12);
 }
 
 function scatter(view: Float32Array, offset: number, values: ArrayLike<number>): void {
@@ -51,14 +69,15 @@ export function forwardSimd(backend: WasmBackendInternals, a: BnKernelAttrs, x: 
   withScratch(backend, c, (scratch, view) => {
     const shift = backend.typedArrayFromHeap(x).slice(0, c);
     scatter(view(), 0, shift);
-    for (let g4 = 0; g4 < c; g4 += 4) loops.moments(ptr(backend, x) + 4 * g4, scratch + 12 * g4, scratch + 12 * g4 + 16, m, 4 * c);
+    zeroSums(view(), c);
+    blocksOfRows(m, c, (g4, r, rows) => loops.moments(ptr(backend, x) + 4 * (r * c + g4), scratch + 12 * g4, scratch + 12 * g4 + 16, rows, 4 * c));
     const r = forwardCoefficients(a, m, gather(view(), c, 4), gather(view(), c, 8), shift, g && backend.typedArrayFromHeap(g), b && backend.typedArrayFromHeap(b));
     backend.typedArrayFromHeap(mean).set(r.mean);
     backend.typedArrayFromHeap(variance).set(r.variance);
     backend.typedArrayFromHeap(rstd).set(r.rstd);
     scatter(view(), 0, r.scale);
     scatter(view(), 4, r.offset);
-    for (let g4 = 0; g4 < c; g4 += 4) loops.scaleShift(ptr(backend, y) + 4 * g4, ptr(backend, x) + 4 * g4, scratch + 12 * g4, m, 4 * c);
+    blocksOfRows(m, c, (g4, r, rows) => loops.scaleShift(ptr(backend, y) + 4 * (r * c + g4), ptr(backend, x) + 4 * (r * c + g4), scratch + 12 * g4, rows, 4 * c));
   });
   return [y, mean, variance, rstd];
 }
@@ -79,7 +98,10 @@ export function backwardSimd(
   withScratch(backend, c, (scratch, view) => {
     const meanv = backend.typedArrayFromHeap(mean).slice();
     scatter(view(), 0, meanv);
-    for (let g4 = 0; g4 < c; g4 += 4) loops.gradSums(ptr(backend, dy) + 4 * g4, ptr(backend, x) + 4 * g4, scratch + 12 * g4, scratch + 12 * g4 + 16, m, 4 * c);
+    zeroSums(view(), c);
+    blocksOfRows(m, c, (g4, r, rows) =>
+      loops.gradSums(ptr(backend, dy) + 4 * (r * c + g4), ptr(backend, x) + 4 * (r * c + g4), scratch + 12 * g4, scratch + 12 * g4 + 16, rows, 4 * c),
+    );
     const sDy = gather(view(), c, 4);
     const r = backwardCoefficients(a, m, sDy, gather(view(), c, 8), meanv, backend.typedArrayFromHeap(rstd).slice(), g && backend.typedArrayFromHeap(g).slice());
     backend.typedArrayFromHeap(dyXhatSum).set(r.dyXhatSum);
@@ -87,9 +109,10 @@ export function backwardSimd(
     scatter(view(), 0, r.k);
     scatter(view(), 4, r.slope);
     scatter(view(), 8, r.offset);
-    for (let g4 = 0; g4 < c; g4 += 4) {
-      loops.scaleShift2(ptr(backend, dx) + 4 * g4, ptr(backend, dy) + 4 * g4, ptr(backend, x) + 4 * g4, scratch + 12 * g4, m, 4 * c);
-    }
+    blocksOfRows(m, c, (g4, r, rows) => {
+      const at = 4 * (r * c + g4);
+      loops.scaleShift2(ptr(backend, dx) + at, ptr(backend, dy) + at, ptr(backend, x) + at, scratch + 12 * g4, rows, 4 * c);
+    });
   });
   return [dx, dyXhatSum, dySum];
 }
