@@ -71,26 +71,41 @@ async function availableBackends() {
   return names;
 }
 
-/** Median wall ms and minimum CPU ms of `runs` runs after `warmup`, each read back and freed. */
-async function time(fn, { warmup, runs }) {
-  const wall = [], cpu = [];
-  for (let i = 0; i < warmup + runs; i++) {
-    const start = performance.now(), startCpu = process.cpuUsage();
-    const out = tf.tidy(fn);
-    const outs = Array.isArray(out) ? out : [out];
-    await Promise.all(outs.map((t) => t.data()));
-    const used = process.cpuUsage(startCpu);
-    if (i >= warmup) {
-      wall.push(performance.now() - start);
-      cpu.push((used.user + used.system) / 1000);
-    }
-    tf.dispose(outs);
-  }
-  wall.sort((a, b) => a - b);
-  return { wallMs: wall[Math.floor(wall.length / 2)], cpuMs: Math.min(...cpu) };
+/** Wall and CPU ms of one run of fn, its outputs read back and freed. */
+async function once(fn) {
+  const start = performance.now(), startCpu = process.cpuUsage();
+  const out = tf.tidy(fn);
+  const outs = Array.isArray(out) ? out : [out];
+  await Promise.all(outs.map((t) => t.data()));
+  const used = process.cpuUsage(startCpu);
+  tf.dispose(outs);
+  return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000 };
 }
 
-async function benchOne(backend, opName, [h, w, c]) {
+/**
+ * Median wall ms and minimum CPU ms of each function over `runs` runs after `warmup`. The functions
+ * take turns within each run, so a slow spell on this shared machine falls on both sides of a ratio.
+ */
+async function timeTogether(fns, { warmup, runs }) {
+  const samples = fns.map(() => ({ wall: [], cpu: [] }));
+  for (let i = 0; i < warmup + runs; i++) {
+    for (const [k, fn] of fns.entries()) {
+      const t = await once(fn);
+      if (i < warmup) continue;
+      samples[k].wall.push(t.wall);
+      samples[k].cpu.push(t.cpu);
+    }
+  }
+  return samples.map(({ wall, cpu }) => {
+    wall.sort((a, b) => a - b);
+    return { wallMs: wall[Math.floor(wall.length / 2)], cpuMs: Math.min(...cpu) };
+  });
+}
+
+// The cpu backend is ~20× slower: fewer repetitions keep the default run near two minutes.
+const repsFor = (backend) => (backend === 'cpu' ? { warmup: 1, runs: 2 } : { warmup: 2, runs: 7 });
+
+async function benchOne(backend, opName, [h, w, c], reps = repsFor(backend)) {
   await tf.setBackend(backend);
   const op = OPS[opName];
   const stride = op.reduction ? 2 : 1;
@@ -101,10 +116,7 @@ async function benchOne(backend, opName, [h, w, c]) {
   const dy = tf.tidy(() => tf.randomNormal(forward().shape));
   const grads = tf.grads((xx, ...ws) => op.forward(xx, ws, stride));
   const forwardBackward = () => grads([x, ...weights], dy);
-  // The cpu backend is ~20× slower: fewer repetitions keep the default run near two minutes.
-  const reps = backend === 'cpu' ? { warmup: 1, runs: 2 } : { warmup: 2, runs: 7 };
-  const f = await time(forward, reps);
-  const fb = await time(forwardBackward, reps);
+  const [f, fb] = await timeTogether([forward, forwardBackward], reps);
   tf.dispose([x, dy, ...weights]);
   const key = cpuTime ? 'cpuMs' : 'wallMs';
   return {
@@ -132,6 +144,8 @@ const num = (v, n) => String(v).padStart(n);
 console.log('                                           ---------- wall ----------   ----------- cpu ----------');
 console.log('op                 shape        backend     fwd ms  fwd+bwd ms  ratio     fwd ms  fwd+bwd ms  ratio');
 for (const backend of backends) {
+  // One untimed pass over every op first, so one-time costs (wasm tier-up, kernel setup) land in no row.
+  for (const opName of ops) await benchOne(backend, opName, SHAPES[SHAPES.length - 1], { warmup: 0, runs: 1 });
   for (const opName of ops) {
     for (const shape of SHAPES) {
       const { row, cpu, wall } = await benchOne(backend, opName, shape);
