@@ -4,7 +4,7 @@
 // user + system time, the fairer figure on a shared machine) is the minimum. --cpu-time puts CPU
 // time in the JSON instead of wall time.
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTrain, conv2d, depthwiseConv2d, initBackend, registerLennaKernels } from '../dist/index.js';
+import { batchNormTrain, conv2d, depthwiseConv2d, factorizedReduce, initBackend, registerLennaKernels } from '../dist/index.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -33,14 +33,11 @@ const OPS = {
   dil_conv_5x5: dilConv(5),
   max_pool_3x3: { weights: () => [], forward: (x, _w, s) => tf.maxPool(x, 3, s, 'same') },
   avg_pool_3x3: { weights: () => [], forward: (x, _w, s) => tf.avgPool(x, 3, s, 'same') },
-  // As nn's factorizedReduce runs it: the two 1×1 stride-2 convs (the second shifted by a pixel) as one
-  // 2×2 stride-2 conv whose filter holds conv1 at tap (0,0) and conv2 at tap (1,1), then BN.
+  // As nn's factorizedReduce layer runs it: compute's pair of 1×1 stride-2 convs (the second shifted
+  // by a pixel), then BN.
   factorized_reduce: {
     weights: (c) => [he([1, 1, c, c / 2]), he([1, 1, c, c / 2])],
-    forward: (x, [w1, w2]) => {
-      const filter = tf.concat([tf.pad(w1, [[0, 1], [0, 1], [0, 0], [0, 0]]), tf.pad(w2, [[1, 0], [1, 0], [0, 0], [0, 0]])], 3);
-      return bn(conv2d(tf.relu(x), filter, { stride: 2, pad: 0 }));
-    },
+    forward: (x, [w1, w2]) => bn(factorizedReduce(tf.relu(x), w1, w2)),
     reduction: true,
   },
 };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { conv2d } from './conv.js';
+import { reducePair } from './conv.js';
 import { batchNormLayer, cachedRelu, convLayer, depthwiseLayer, outSize, reluLayer, scaled, sequence, type Layer } from './layers.js';
 import type { ParamBuilder } from './params.js';
 
@@ -113,10 +113,8 @@ export function sepConv(pb: ParamBuilder, cin: number, cout: number, k: number, 
 
 /**
  * Halves the size: ReLU, two 1×1 stride-2 convs (the second on the input shifted by one pixel),
- * concatenated on channels, BatchNorm. Needs an even input size, as the official code does.
- * Computed as one 2×2 stride-2 conv whose filter holds conv1's weights at tap (0,0) for the first
- * half of the outputs and conv2's at tap (1,1) for the second: the same sums without a slice and a
- * concat (slow on wasm). Weights stay stored as the two 1×1 convs.
+ * concatenated on channels, BatchNorm. Needs an even input size, as the official code does. The two
+ * convs are compute's `factorizedReduce` (one 2×2 stride-2 convolution, a gradient over its two taps).
  */
 export function factorizedReduce(pb: ParamBuilder, cin: number, cout: number, affine: boolean): Layer {
   if (cout % 2 !== 0) throw new Error(`FactorizedReduce needs an even channel count, got ${cout}.`);
@@ -124,14 +122,7 @@ export function factorizedReduce(pb: ParamBuilder, cin: number, cout: number, af
   const w2 = pb.uniform('conv2.weight', [1, 1, cin, cout / 2], cin);
   const bn = batchNormLayer(pb, 'bn', cout, affine);
   return {
-    apply: (x, ctx, scale) => {
-      const filter = tf.concat(
-        [tf.pad(w1, [[0, 1], [0, 1], [0, 0], [0, 0]]), tf.pad(w2, [[1, 0], [1, 0], [0, 0], [0, 0]])],
-        3,
-      ) as tf.Tensor4D;
-      const y = conv2d(cachedRelu(x, ctx), filter, { stride: 2, dilation: 1, pad: 0 });
-      return bn.apply(y, ctx, scale);
-    },
+    apply: (x, ctx, scale) => bn.apply(reducePair(cachedRelu(x, ctx), w1 as tf.Tensor4D, w2 as tf.Tensor4D), ctx, scale),
     macs: (h, w) => {
       // Counted as the two 1×1 convs it stands for.
       const oh = outSize(h, 1, 2, 0);

@@ -120,26 +120,38 @@ function imagesPerChunk(g: Geometry): number {
 /** One tile call: where its sums go in the filter, where it starts in x and dy (floats from a tap's corner). */
 interface TileCall { name: string; acc: number; x: number; dy: number }
 
-/** The tile calls that cover one filter tap, regular or depthwise. */
-function tapTiles(g: Geometry, depthwise: boolean): TileCall[] {
+/** A part of dW to compute: one filter tap (kh·KW + kw), output channels [co0, co1) in whole vectors. */
+export interface FilterRegion { tap: number; co0: number; co1: number }
+
+/** The tile calls that cover output channels [co0, co1) of a tap, regular or depthwise (all channels). */
+function tapTiles(g: Geometry, depthwise: boolean, co0: number, co1: number): TileCall[] {
   const CI = g.inChannels, CO = g.outChannels;
   if (depthwise) return blocks(CI / 4, DEPTHWISE_VECTORS).map(([v, n]) => ({ name: depthwiseTile(n), acc: 4 * v, x: 4 * v, dy: 4 * v }));
   return blocks(CI, CI_BLOCKS).flatMap(([ci, k]) =>
-    blocks(CO / 4, CO_VECTORS).map(([v, n]) => ({ name: convTile(k, n), acc: ci * CO + 4 * v, x: ci, dy: 4 * v })),
+    blocks((co1 - co0) / 4, CO_VECTORS).map(([v, n]) => ({ name: convTile(k, n), acc: ci * CO + co0 + 4 * v, x: ci, dy: co0 + 4 * v })),
   );
 }
 
 /**
  * dW of an NHWC convolution of any stride, dilation and padding, regular or depthwise (see
  * simdFilterGradFits): per chunk of images, per tap, the tiles over that tap's rectangle of outputs.
+ * `regions` limits the work to parts of a regular filter (the rest of dW is zero); default: all of it.
  */
-export function filterGradSimd(g: Geometry, depthwise: boolean, backend: tf.KernelBackend, x: tf.TensorInfo, dy: tf.TensorInfo): tf.TensorInfo {
+export function filterGradSimd(
+  g: Geometry,
+  depthwise: boolean,
+  backend: tf.KernelBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  regions?: FilterRegion[],
+): tf.TensorInfo {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
   const KH = g.filterHeight, KW = g.filterWidth, tapSize = depthwise ? CI : CI * CO;
   const heap = new LoopHeap(backend, [x, dy], [KH * KW * tapSize]);
   const tiles = bindTiles(heap.loops.memory);
   const [px, pdy] = heap.inputs, pacc = heap.scratch[0];
-  const calls = tapTiles(g, depthwise);
+  const calls = Array.from({ length: KH * KW }, () => [] as TileCall[]);
+  for (const r of regions ?? calls.map((_, tap) => ({ tap, co0: 0, co1: CO }))) calls[r.tap].push(...tapTiles(g, depthwise, r.co0, r.co1));
   const strides = [4 * H * W * CI, 4 * g.strideHeight * W * CI, 4 * g.strideWidth * CI, 4 * OH * OW * CO, 4 * OW * CO, 4 * CO, 4 * CO];
   const chunk = imagesPerChunk(g);
   for (let n0 = 0; n0 < N; n0 += chunk) {
@@ -153,7 +165,7 @@ export function filterGradSimd(g: Geometry, depthwise: boolean, backend: tf.Kern
         const x0 = j0 * g.strideWidth + kw * g.dilationWidth - g.padInfo.left;
         const xBase = ((n0 * H + y0) * W + x0) * CI, dyBase = ((n0 * OH + i0) * OW + j0) * CO;
         const accBase = (kh * KW + kw) * tapSize;
-        for (const t of calls) {
+        for (const t of calls[kh * KW + kw]) {
           tiles[t.name](pacc + 4 * (accBase + t.acc), px + 4 * (xBase + t.x), pdy + 4 * (dyBase + t.dy), images, i1 - i0, j1 - j0, ...strides);
         }
       }

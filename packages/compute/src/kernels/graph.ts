@@ -26,9 +26,9 @@ export class KernelGraph {
     return out;
   }
 
-  /** A new float32 tensor whose values `fill` writes (it starts zeroed on wasm, and is fresh on cpu). */
-  constant(shape: number[], fill: (values: Float32Array) => void): Info {
-    const out = makeFloatOutput(this.backend, shape, [], fill);
+  /** A new float32 tensor whose values `fill` writes, from the values of `inputs` (it starts zeroed). */
+  constant(shape: number[], fill: (values: Float32Array, ...inputs: Float32Array[]) => void, inputs: Info[] = []): Info {
+    const out = makeFloatOutput(this.backend, shape, inputs, fill);
     this.made.push(out);
     return out;
   }
@@ -113,32 +113,34 @@ export class KernelGraph {
   }
 
   /**
-   * Depth to space by `k` (channel block a·k + b of pixel (i, j) to pixel (k·i + a, k·j + b)) into an
-   * [n, height, width, c] output whose pixels no block reaches are zero. Blocks a·k … a·k + k−1 land
-   * side by side, so it copies runs of k·c floats: on wasm one SIMD call per input row and a, elsewhere
-   * a loop. tfjs-wasm's own DepthToSpace takes ~15 ms for a [32,16,16,64] input, ~100× this.
+   * Depth to space by `k`: channel block q of pixel (i, j) to pixel (k·i + a, k·j + b), where
+   * [a, b] = blocks[q] (default: every block, row-major), into an [n, height, width, c] output whose
+   * pixels no block reaches are zero. On wasm one SIMD call per input row and block, elsewhere a
+   * loop. tfjs-wasm's own DepthToSpace takes ~15 ms for a [32,16,16,64] input, ~50× this.
    */
-  depthToSpace(x: Info, k: number, height: number, width: number): Info {
-    const [n, h, w, depth] = x.shape, c = depth / (k * k), run = k * c;
+  depthToSpace(x: Info, k: number, height: number, width: number, blocks?: Array<[number, number]>): Info {
+    const placed = blocks ?? Array.from({ length: k * k }, (_, q): [number, number] => [Math.floor(q / k), q % k]);
+    const [n, h, w, depth] = x.shape, c = depth / placed.length;
     const shape = [n, height, width, c];
-    const covered = h * k === height && w * k === width;
-    const dstRow = (b: number, i: number, a: number) => (b * height + i * k + a) * width * c;
-    const srcRow = (b: number, i: number, a: number) => (b * h + i) * w * depth + a * run;
+    const covered = placed.length === k * k && h * k === height && w * k === width;
+    const dstRow = (b: number, i: number, [a, e]: [number, number]) => ((b * height + i * k + a) * width + e) * c;
+    const srcRow = (b: number, i: number, q: number) => (b * h + i) * w * depth + q * c;
     let out: Info;
-    if (this.backendName === 'wasm' && run % 4 === 0) {
+    if (this.backendName === 'wasm' && c % 4 === 0) {
       const heap = new LoopHeap(this.backend, [x], [n * height * width * c], !covered);
       const [src] = heap.inputs, [dst] = heap.scratch;
       for (let b = 0; b < n; b++)
         for (let i = 0; i < h; i++)
-          for (let a = 0; a < k; a++) heap.loops.copyRows(dst + 4 * dstRow(b, i, a), src + 4 * srcRow(b, i, a), run, w, 4 * run, 4 * depth);
+          placed.forEach((at, q) => heap.loops.copyRows(dst + 4 * dstRow(b, i, at), src + 4 * srcRow(b, i, q), c, w, 4 * k * c, 4 * depth));
       out = heap.output(0, shape);
     } else {
       const copy = (o: Float32Array, v: Float32Array) => {
         for (let b = 0; b < n; b++)
           for (let i = 0; i < h; i++)
-            for (let a = 0; a < k; a++)
-              for (let j = 0, src = srcRow(b, i, a), dst = dstRow(b, i, a); j < w; j++, src += depth, dst += run)
-                for (let t = 0; t < run; t++) o[dst + t] = v[src + t];
+            placed.forEach((at, q) => {
+              for (let j = 0, src = srcRow(b, i, q), dst = dstRow(b, i, at); j < w; j++, src += depth, dst += k * c)
+                for (let t = 0; t < c; t++) o[dst + t] = v[src + t];
+            });
       };
       out = covered ? withFloatOutputs(this.backend, [shape], [x], ([o], [v]) => copy(o, v))[0] : makeFloatOutput(this.backend, shape, [x], copy);
     }

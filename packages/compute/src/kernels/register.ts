@@ -10,6 +10,7 @@ import { leadingAxesReduce } from './leading-reduce.js';
 import { channelBroadcast } from './channel-broadcast.js';
 import { registerReduceGradients } from './reduce-grads.js';
 import { registerReluGradient, RELU_GRAD_KERNEL, reluGradKernel } from './relu-grad.js';
+import { FACTORIZED_REDUCE_GRAD, factorizedReduceGradKernel } from './factorized-reduce-grad.js';
 
 type GraphBuilder = (g: KernelGraph, a: tf.TensorInfo, b: tf.TensorInfo, attrs: never) => tf.TensorInfo;
 
@@ -28,6 +29,7 @@ function composed(first: string, second: string, build: GraphBuilder): (backendN
  *   (filter-grad-simd.ts); where output channels are not a multiple of 4, a convolution over transposed
  *   tensors (a matrix product for 1×1).
  * - LennaReluGrad: ReLU's gradient in one pass instead of Step then Multiply (relu-grad.ts).
+ * - LennaFactorizedReduceGrad: factorizedReduce's gradient, only the two taps that hold weights.
  * - Conv2DBackpropInput: → a convolution of the zero-spread dy with the flipped filter, on the fast forward kernel.
  * - DepthwiseConv2dNativeBackpropInput: missing on wasm → likewise with the depthwise forward kernel.
  * - DepthwiseConv2dNativeBackpropFilter: missing on wasm; no forward kernel expresses it cheaply → one loop.
@@ -48,6 +50,7 @@ const KERNELS: Record<string, (backendName: string) => tf.KernelFunc> = {
   DepthwiseConv2dNativeBackpropFilter: () => depthwiseBackpropFilterKernel as tf.KernelFunc,
   MaxPoolGrad: () => maxPoolGradKernel as tf.KernelFunc,
   [RELU_GRAD_KERNEL]: reluGradKernel,
+  [FACTORIZED_REDUCE_GRAD]: factorizedReduceGradKernel,
   AvgPoolGrad: (backendName) =>
     backendName === 'wasm' ? composed('dy', 'input', avgPoolGrad as GraphBuilder)(backendName) : (avgPoolGradKernel as tf.KernelFunc),
 };
