@@ -1,7 +1,7 @@
 // Forward vs forward+backward time of the DARTS ops at DARTS shapes on every backend present.
 // Usage: node bench/kernels.mjs [--json] [--cpu-time] [--backends wasm,cpu] [--ops conv_3x3,sep_conv_3x3]
 // Each run reads its results back. Wall time is the median of the runs; CPU time (this process's
-// user + system time, the fairer figure on a shared machine) is the minimum. --cpu-time puts CPU
+// user + system time over all its threads, GC helpers included) is the minimum. --cpu-time puts CPU
 // time in the JSON instead of wall time.
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain, conv2d, depthwiseConv2d, factorizedReduce, initBackend, registerLennaKernels } from '../dist/index.js';
