@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs';
+
 /**
  * Naive reference loops (float64, written straight from the definitions) that the tests hold
  * LENNA's convolutions, pools and gradient kernels against. NHWC; filters [kh, kw, in, out|multiplier].
@@ -123,4 +125,20 @@ export function values(n: number, seed: number): Float32Array {
     out[i] = s / 2147483648 - 1;
   }
   return out;
+}
+
+/** max |a − b|: the batch-norm tests bound absolute differences of O(1) values. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** The textbook BatchNorm formula in plain tfjs ops, differentiated by tfjs itself (on any backend). */
+export function referenceBatchNorm(x: tf.Tensor4D, g?: tf.Tensor, b?: tf.Tensor): tf.Tensor {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  let y: tf.Tensor = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
+  if (g) y = tf.mul(y, g);
+  if (b) y = tf.add(y, b);
+  return y;
 }
