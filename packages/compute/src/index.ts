@@ -10,5 +10,3 @@ export { measureExpectedLatency, runLatencyProtocol, LENNA_PROTOCOL } from './la
 export type { LatencyProtocolOptions, ExpectedLatency, Runnable } from './latency.js';
 export { registerLennaKernels, originalKernel, lennaKernelNames, LENNA_KERNELS, LENNA_KERNEL_BACKENDS } from './kernels/register.js';
 export { UserError } from './errors.js';
-export { assembleModule, leb, vec, memoryBound, wasmApi, I32, V128, type WasmFunction, type WasmMemory } from './wasm-module.js';
-export { floatValues, withFloatOutputs, HEAP_BACKENDS } from './kernels/heap.js';

@@ -19,6 +19,48 @@ export function leb(n: number): number[] {
   return out;
 }
 
+/** Signed LEB128, for i32.const immediates. */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+/**
+ * The instructions LENNA's loops are written in, each as bytes to spread into a function body (local
+ * indices and memory offsets LEB-encoded; memory accesses claim no alignment).
+ */
+export const op = {
+  get: (local: number) => [0x20, ...leb(local)],
+  set: (local: number) => [0x21, ...leb(local)],
+  tee: (local: number) => [0x22, ...leb(local)],
+  i32: (value: number) => [0x41, ...sleb(value)],
+  i32Add: [0x6a], i32Sub: [0x6b], i32Mul: [0x6c], i32GeU: [0x4f], i32Shl: [0x74], i32ShrU: [0x76],
+  block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b],
+  br: (depth: number) => [0x0c, ...leb(depth)],
+  brIf: (depth: number) => [0x0d, ...leb(depth)],
+  v128Load: (offset = 0) => [0xfd, 0x00, 0x00, ...leb(offset)],
+  v128Store: (offset = 0) => [0xfd, 0x0b, 0x00, ...leb(offset)],
+  load32Splat: (offset = 0) => [0xfd, 0x09, 0x00, ...leb(offset)],
+  v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
+  f32x4Eq: [0xfd, 0x41], f32x4Gt: [0xfd, 0x44],
+  v128And: [0xfd, 0x4e], v128AndNot: [0xfd, 0x4f], v128Or: [0xfd, 0x50],
+  f32x4Add: [0xfd, 0xe4, 0x01], f32x4Sub: [0xfd, 0xe5, 0x01], f32x4Mul: [0xfd, 0xe6, 0x01],
+};
+
+/** `local += step` (both i32 locals). */
+export const addTo = (local: number, step: number): number[] => [...op.get(local), ...op.get(step), ...op.i32Add, ...op.set(local)];
+
+/** `do { body } while (--counter != 0)`: the count must not start at zero. */
+export const countDown = (counter: number, body: number[]): number[] => [
+  ...op.loop, ...body, ...op.get(counter), ...op.i32(1), ...op.i32Sub, ...op.tee(counter), ...op.brIf(0), ...op.end,
+];
+
 /** A length-prefixed vector of already-encoded items. */
 export const vec = (items: number[][]): number[] => [...leb(items.length), ...items.flat()];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assembleModule, leb, memoryBound, vec, wasmApi } from '../src/wasm-module.js';
+import { addTo, assembleModule, countDown, I32, leb, memoryBound, op, sleb, vec, wasmApi } from '../src/wasm-module.js';
 
 describe('leb', () => {
   it('encodes unsigned LEB128 as the spec does (hand-checked values)', () => {
@@ -7,6 +7,34 @@ describe('leb', () => {
     expect(leb(127)).toEqual([0x7f]);
     expect(leb(128)).toEqual([0x80, 0x01]);
     expect(leb(624485)).toEqual([0xe5, 0x8e, 0x26]);
+  });
+});
+
+describe('sleb', () => {
+  it('encodes signed LEB128 as the spec does (hand-checked values)', () => {
+    expect(sleb(0)).toEqual([0]);
+    expect(sleb(63)).toEqual([0x3f]);
+    expect(sleb(64)).toEqual([0xc0, 0x00]);
+    expect(sleb(-1)).toEqual([0x7f]);
+    expect(sleb(-128)).toEqual([0x80, 0x7f]);
+    expect(sleb(-123456)).toEqual([0xc0, 0xbb, 0x78]);
+  });
+});
+
+describe('op, addTo and countDown', () => {
+  // triangle(ptr, n; acc 2): do { acc += n } while (--n); i32.store ptr acc + 64 (an immediate that needs two bytes)
+  const body = [
+    ...vec([[1, I32]]),
+    ...countDown(1, addTo(2, 1)),
+    ...op.get(0), ...op.get(2), ...op.i32(64), ...op.i32Add, 0x36, 0x02, 0x00,
+    ...op.end,
+  ];
+  it('run a counted loop: n + (n − 1) + … + 1', () => {
+    const memory = new wasmApi.Memory({ initial: 1 });
+    const { triangle } = memoryBound<{ triangle(p: number, n: number): void }>(assembleModule([{ name: 'triangle', params: 2, body }]))(memory);
+    triangle(0, 10);
+    triangle(4, 1);
+    expect(Array.from(new Int32Array(memory.buffer, 0, 2))).toEqual([55 + 64, 1 + 64]);
   });
 });
 

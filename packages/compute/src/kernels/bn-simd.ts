@@ -12,88 +12,79 @@
  * Sums are float32 per lane (tfjs-wasm's own reductions are too).
  */
 
-import { assembleModule, I32, memoryBound, V128, vec } from '../wasm-module.js';
+import { assembleModule, I32, memoryBound, op, V128, vec } from '../wasm-module.js';
 
-const GET = 0x20;
-const SET = 0x21;
-const I32_ADD = 0x6a;
-const I32_MUL = 0x6c;
-const I32_GE_U = 0x4f;
-const LOAD = (offset = 0) => [0xfd, 0x00, 0x00, offset];
-const STORE = (offset = 0) => [0xfd, 0x0b, 0x00, offset];
-const F_ADD = [0xfd, 0xe4, 0x01];
-const F_SUB = [0xfd, 0xe5, 0x01];
-const F_MUL = [0xfd, 0xe6, 0x01];
+const { get, set } = op;
 
 /** Address base + o, with o the row offset local. */
-const at = (base: number, o: number) => [GET, base, GET, o, I32_ADD];
+const at = (base: number, o: number) => [...get(base), ...get(o), ...op.i32Add];
 
 /** out[offset] += the vector in local `sum`. */
-const accumulate = (out: number, sum: number, offset: number) => [GET, out, GET, out, ...LOAD(offset), GET, sum, ...F_ADD, ...STORE(offset)];
+const accumulate = (out: number, sum: number, offset: number) => [...get(out), ...get(out), ...op.v128Load(offset), ...get(sum), ...op.f32x4Add, ...op.v128Store(offset)];
 
 /** for (o = 0, e = rows·stride; o < e; o += stride) body — o and e are i32 locals. */
 function rowLoop(rows: number, stride: number, o: number, e: number, body: number[]): number[] {
   return [
-    GET, rows, GET, stride, I32_MUL, SET, e,
-    0x02, 0x40, 0x03, 0x40,
-    GET, o, GET, e, I32_GE_U, 0x0d, 1,
+    ...get(rows), ...get(stride), ...op.i32Mul, ...set(e),
+    ...op.block, ...op.loop,
+    ...get(o), ...get(e), ...op.i32GeU, ...op.brIf(1),
     ...body,
-    GET, o, GET, stride, I32_ADD, SET, o,
-    0x0c, 0,
-    0x0b, 0x0b,
+    ...get(o), ...get(stride), ...op.i32Add, ...set(o),
+    ...op.br(0),
+    ...op.end, ...op.end,
   ];
 }
 
 // moments(x 0, shift 1, out 2, rows 3, stride 4; o 5, e 6, acc1 7, acc2 8, s 9, d 10)
 const MOMENTS = [
   ...vec([[2, I32], [4, V128]]),
-  GET, 1, ...LOAD(), SET, 9,
+  ...get(1), ...op.v128Load(), ...set(9),
   ...rowLoop(3, 4, 5, 6, [
-    ...at(0, 5), ...LOAD(), GET, 9, ...F_SUB, SET, 10,
-    GET, 7, GET, 10, ...F_ADD, SET, 7,
-    GET, 8, GET, 10, GET, 10, ...F_MUL, ...F_ADD, SET, 8,
+    ...at(0, 5), ...op.v128Load(), ...get(9), ...op.f32x4Sub, ...set(10),
+    ...get(7), ...get(10), ...op.f32x4Add, ...set(7),
+    ...get(8), ...get(10), ...get(10), ...op.f32x4Mul, ...op.f32x4Add, ...set(8),
   ]),
   ...accumulate(2, 7, 0),
   ...accumulate(2, 8, 16),
-  0x0b,
+  ...op.end,
 ];
 
 // scaleShift(out 0, x 1, coef 2, rows 3, stride 4; o 5, e 6, s 7, t 8)
 const SCALE_SHIFT = [
   ...vec([[2, I32], [2, V128]]),
-  GET, 2, ...LOAD(), SET, 7,
-  GET, 2, ...LOAD(16), SET, 8,
-  ...rowLoop(3, 4, 5, 6, [...at(0, 5), ...at(1, 5), ...LOAD(), GET, 7, ...F_MUL, GET, 8, ...F_ADD, ...STORE()]),
-  0x0b,
+  ...get(2), ...op.v128Load(), ...set(7),
+  ...get(2), ...op.v128Load(16), ...set(8),
+  ...rowLoop(3, 4, 5, 6, [...at(0, 5), ...at(1, 5), ...op.v128Load(), ...get(7), ...op.f32x4Mul, ...get(8), ...op.f32x4Add, ...op.v128Store()]),
+  ...op.end,
 ];
 
 // gradSums(dy 0, x 1, mean 2, out 3, rows 4, stride 5; o 6, e 7, a1 8, a2 9, m 10, g 11)
 const GRAD_SUMS = [
   ...vec([[2, I32], [4, V128]]),
-  GET, 2, ...LOAD(), SET, 10,
+  ...get(2), ...op.v128Load(), ...set(10),
   ...rowLoop(4, 5, 6, 7, [
-    ...at(0, 6), ...LOAD(), SET, 11,
-    GET, 8, GET, 11, ...F_ADD, SET, 8,
-    GET, 9, GET, 11, ...at(1, 6), ...LOAD(), GET, 10, ...F_SUB, ...F_MUL, ...F_ADD, SET, 9,
+    ...at(0, 6), ...op.v128Load(), ...set(11),
+    ...get(8), ...get(11), ...op.f32x4Add, ...set(8),
+    ...get(9), ...get(11), ...at(1, 6), ...op.v128Load(), ...get(10), ...op.f32x4Sub, ...op.f32x4Mul, ...op.f32x4Add, ...set(9),
   ]),
   ...accumulate(3, 8, 0),
   ...accumulate(3, 9, 16),
-  0x0b,
+  ...op.end,
 ];
 
 // scaleShift2(out 0, a 1, b 2, coef 3, rows 4, stride 5; o 6, e 7, ka 8, kb 9, off 10)
 const SCALE_SHIFT2 = [
   ...vec([[2, I32], [3, V128]]),
-  GET, 3, ...LOAD(), SET, 8,
-  GET, 3, ...LOAD(16), SET, 9,
-  GET, 3, ...LOAD(32), SET, 10,
+  ...get(3), ...op.v128Load(), ...set(8),
+  ...get(3), ...op.v128Load(16), ...set(9),
+  ...get(3), ...op.v128Load(32), ...set(10),
   ...rowLoop(4, 5, 6, 7, [
     ...at(0, 6),
-    ...at(1, 6), ...LOAD(), GET, 8, ...F_MUL,
-    ...at(2, 6), ...LOAD(), GET, 9, ...F_MUL, ...F_ADD,
-    GET, 10, ...F_ADD, ...STORE(),
+    ...at(1, 6), ...op.v128Load(), ...get(8), ...op.f32x4Mul,
+    ...at(2, 6), ...op.v128Load(), ...get(9), ...op.f32x4Mul, ...op.f32x4Add,
+    ...get(10), ...op.f32x4Add, ...op.v128Store(),
   ]),
-  0x0b,
+  ...op.end,
 ];
 
 export interface WasmMemoryLike {

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { assembleModule, I32, leb, memoryBound, V128, vec } from '../wasm-module.js';
+import { addTo, assembleModule, countDown, I32, memoryBound, op, V128, vec } from '../wasm-module.js';
 import { LoopHeap } from './loop-heap.js';
 import { columnRange, rowRange } from './loops.js';
 
@@ -21,25 +21,7 @@ const TILE_PARAMS = [
 ] as const;
 const P = Object.fromEntries(TILE_PARAMS.map((name, i) => [name, i])) as Record<(typeof TILE_PARAMS)[number], number>;
 
-const get = (i: number) => [0x20, ...leb(i)];
-const set = (i: number) => [0x21, ...leb(i)];
-const memarg = (offset: number) => [0x00, ...leb(offset)];
-const v128Load = (offset: number) => [0xfd, 0x00, ...memarg(offset)];
-const v128Store = (offset: number) => [0xfd, 0x0b, ...memarg(offset)];
-const load32Splat = (offset: number) => [0xfd, 0x09, ...memarg(offset)];
-const F32X4_ADD = [0xfd, 0xe4, 0x01];
-const F32X4_MUL = [0xfd, 0xe6, 0x01];
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const LOOP = [0x03, 0x40];
-const END = 0x0b;
-
-/** `local += step`. */
-const advance = (local: number, step: number) => [...get(local), ...get(step), I32_ADD, ...set(local)];
-/** `do { body } while (--counter)`: callers never pass a zero count. */
-const countDown = (counter: number, body: number[]) => [
-  ...LOOP, ...body, ...get(counter), 0x41, 1, I32_SUB, 0x22, ...leb(counter), 0x0d, 0, END,
-];
+const { get, set } = op;
 
 const [B, R, C, XR, DR, XP, DP] = [13, 14, 15, 16, 17, 18, 19];
 const FIRST_VECTOR = 20;
@@ -49,35 +31,35 @@ const FIRST_VECTOR = 20;
  * `batches` images, with XP and DP pointing at the pixel's x and dy; the sums stay in locals.
  */
 function rectangle(perPixel: number[]): number[] {
-  const pixel = [...perPixel, ...advance(XP, P.xCol), ...advance(DP, P.dyCol)];
-  const row = [...get(XR), ...set(XP), ...get(DR), ...set(DP), ...get(P.cols), ...set(C), ...countDown(C, pixel), ...advance(XR, P.xRow), ...advance(DR, P.dyRow)];
-  const image = [...get(P.x), ...set(XR), ...get(P.dy), ...set(DR), ...get(P.rows), ...set(R), ...countDown(R, row), ...advance(P.x, P.xBatch), ...advance(P.dy, P.dyBatch)];
+  const pixel = [...perPixel, ...addTo(XP, P.xCol), ...addTo(DP, P.dyCol)];
+  const row = [...get(XR), ...set(XP), ...get(DR), ...set(DP), ...get(P.cols), ...set(C), ...countDown(C, pixel), ...addTo(XR, P.xRow), ...addTo(DR, P.dyRow)];
+  const image = [...get(P.x), ...set(XR), ...get(P.dy), ...set(DR), ...get(P.rows), ...set(R), ...countDown(R, row), ...addTo(P.x, P.xBatch), ...addTo(P.dy, P.dyBatch)];
   return [...get(P.batches), ...set(B), ...countDown(B, image)];
 }
 
 /** `acc[16v…] += sum` for each of `sums`, in vectors. */
-const addInto = (sums: number[]) => sums.flatMap((sum, v) => [...get(P.acc), ...get(P.acc), ...v128Load(16 * v), ...get(sum), ...F32X4_ADD, ...v128Store(16 * v)]);
+const addInto = (sums: number[]) => sums.flatMap((sum, v) => [...get(P.acc), ...get(P.acc), ...op.v128Load(16 * v), ...get(sum), ...op.f32x4Add, ...op.v128Store(16 * v)]);
 
 /** Regular convolution: acc[k][4v…4v+3] += x[k] · dy[4v…4v+3] for ciBlock input channels k and coVectors output vectors v. */
 function convTileBody(ciBlock: number, coVectors: number): number[] {
   const s = FIRST_VECTOR, dv = (v: number) => s + 1 + v;
   const sums = Array.from({ length: ciBlock }, (_, k) => Array.from({ length: coVectors }, (_, v) => s + 1 + coVectors + k * coVectors + v));
   const perPixel = [
-    ...Array.from({ length: coVectors }, (_, v) => [...get(DP), ...v128Load(16 * v), ...set(dv(v))]).flat(),
+    ...Array.from({ length: coVectors }, (_, v) => [...get(DP), ...op.v128Load(16 * v), ...set(dv(v))]).flat(),
     ...sums.flatMap((row, k) => [
-      ...get(XP), ...load32Splat(4 * k), ...set(s),
-      ...row.flatMap((sum, v) => [...get(sum), ...get(s), ...get(dv(v)), ...F32X4_MUL, ...F32X4_ADD, ...set(sum)]),
+      ...get(XP), ...op.load32Splat(4 * k), ...set(s),
+      ...row.flatMap((sum, v) => [...get(sum), ...get(s), ...get(dv(v)), ...op.f32x4Mul, ...op.f32x4Add, ...set(sum)]),
     ]),
   ];
-  const store = sums.flatMap((row) => [...addInto(row), ...advance(P.acc, P.accRow)]);
-  return [...vec([[7, I32], [1 + coVectors + ciBlock * coVectors, V128]]), ...rectangle(perPixel), ...store, END];
+  const store = sums.flatMap((row) => [...addInto(row), ...addTo(P.acc, P.accRow)]);
+  return [...vec([[7, I32], [1 + coVectors + ciBlock * coVectors, V128]]), ...rectangle(perPixel), ...store, ...op.end];
 }
 
 /** Depthwise (multiplier 1): acc[4v…4v+3] += x[4v…] · dy[4v…] for `vectors` channel vectors. */
 function depthwiseTileBody(vectors: number): number[] {
   const sums = Array.from({ length: vectors }, (_, v) => FIRST_VECTOR + v);
-  const perPixel = sums.flatMap((sum, v) => [...get(sum), ...get(XP), ...v128Load(16 * v), ...get(DP), ...v128Load(16 * v), ...F32X4_MUL, ...F32X4_ADD, ...set(sum)]);
-  return [...vec([[7, I32], [vectors, V128]]), ...rectangle(perPixel), ...addInto(sums), END];
+  const perPixel = sums.flatMap((sum, v) => [...get(sum), ...get(XP), ...op.v128Load(16 * v), ...get(DP), ...op.v128Load(16 * v), ...op.f32x4Mul, ...op.f32x4Add, ...set(sum)]);
+  return [...vec([[7, I32], [vectors, V128]]), ...rectangle(perPixel), ...addInto(sums), ...op.end];
 }
 
 /** Input channels per tile (the tail of channels one at a time) and output vectors per tile (the tail one vector). */

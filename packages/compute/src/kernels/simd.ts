@@ -15,33 +15,27 @@
  * Pointers are byte offsets into the memory the module imports (tfjs-wasm's own heap, or a private one).
  */
 
-import { assembleModule, I32, memoryBound, V128, vec, wasmApi, type WasmMemory } from '../wasm-module.js';
+import { assembleModule, countDown, I32, memoryBound, op, V128, vec, wasmApi, type WasmMemory } from '../wasm-module.js';
 
 export { wasmApi, type WasmMemory };
 
-const op = {
-  block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b], br: 0x0c, brIf: 0x0d,
-  get: 0x20, set: 0x21, tee: 0x22, i32Const: 0x41, i32Add: 0x6a, i32Sub: 0x6b, i32GeU: 0x4f, i32Shl: 0x74,
-  v128Load: [0xfd, 0x00, 0x00, 0x00], v128Store: [0xfd, 0x0b, 0x00, 0x00],
-  f32x4Eq: [0xfd, 0x41], f32x4Gt: [0xfd, 0x44], v128And: [0xfd, 0x4e], v128AndNot: [0xfd, 0x4f], v128Or: [0xfd, 0x50],
-  f32x4Add: [0xfd, 0xe4, 0x01], f32x4Mul: [0xfd, 0xe6, 0x01],
-};
+const { get, set, tee, i32 } = op;
+const load = (p: number) => [...get(p), ...op.v128Load()];
 
 /** `for (; p[0] < end; p[k] += 16 for every pointer k) body`, with `end` = p0 + 4·(n & ~3) computed first. */
 function simdLoop(pointers: number[], n: number, end: number, body: number[]): number[] {
-  const advance = pointers.flatMap((p) => [op.get, p, op.i32Const, 16, op.i32Add, op.set, p]);
+  const advance = pointers.flatMap((p) => [...get(p), ...i32(16), ...op.i32Add, ...set(p)]);
   return [
     // end = p0 + ((n >> 2) << 4)
-    op.get, pointers[0], op.get, n, op.i32Const, 2, 0x76 /* i32.shr_u */, op.i32Const, 4, op.i32Shl, op.i32Add, op.set, end,
+    ...get(pointers[0]), ...get(n), ...i32(2), ...op.i32ShrU, ...i32(4), ...op.i32Shl, ...op.i32Add, ...set(end),
     ...op.block, ...op.loop,
-    op.get, pointers[0], op.get, end, op.i32GeU, op.brIf, 1,
+    ...get(pointers[0]), ...get(end), ...op.i32GeU, ...op.brIf(1),
     ...body,
     ...advance,
-    op.br, 0,
+    ...op.br(0),
     ...op.end, ...op.end,
   ];
 }
-const load = (p: number) => [op.get, p, ...op.v128Load];
 
 /**
  * `do { simdLoop over n floats; every pointer k moves to its row start + strides[k] } while (--rows)`:
@@ -49,30 +43,22 @@ const load = (p: number) => [op.get, p, ...op.v128Load];
  * `starts` are spare locals, one per pointer.
  */
 function simdRows(pointers: number[], strides: number[], starts: number[], rows: number, n: number, end: number, body: number[]): number[] {
-  const nextRow = pointers.flatMap((p, k) => [op.get, starts[k], op.get, strides[k], op.i32Add, op.tee, starts[k], op.set, p]);
-  return [
-    ...pointers.flatMap((p, k) => [op.get, p, op.set, starts[k]]),
-    ...op.loop,
-    ...simdLoop(pointers, n, end, body),
-    ...nextRow,
-    op.get, rows, op.i32Const, 1, op.i32Sub, op.tee, rows, op.brIf, 0,
-    ...op.end,
-  ];
+  const nextRow = pointers.flatMap((p, k) => [...get(starts[k]), ...get(strides[k]), ...op.i32Add, ...tee(starts[k]), ...set(p)]);
+  return [...pointers.flatMap((p, k) => [...get(p), ...set(starts[k])]), ...countDown(rows, [...simdLoop(pointers, n, end, body), ...nextRow])];
 }
 
 // mac(acc 0, a 1, b 2, n 3; end 4)
 const MAC = [
   ...vec([[1, I32]]),
-  ...simdLoop([0, 1, 2], 3, 4, [op.get, 0, ...load(0), ...load(1), ...load(2), ...op.f32x4Mul, ...op.f32x4Add, ...op.v128Store]),
+  ...simdLoop([0, 1, 2], 3, 4, [...get(0), ...load(0), ...load(1), ...load(2), ...op.f32x4Mul, ...op.f32x4Add, ...op.v128Store()]),
   ...op.end,
 ];
 
-
 /** Over pointers dx 0, taken 1, x 2, y 3, dy 4, with the mask in local m. */
 const firstMaxBody = (m: number) => [
-  ...load(2), ...load(3), ...op.f32x4Eq, ...load(1), ...op.v128AndNot, op.set, m,
-  op.get, 0, ...load(0), ...load(4), op.get, m, ...op.v128And, ...op.f32x4Add, ...op.v128Store,
-  op.get, 1, ...load(1), op.get, m, ...op.v128Or, ...op.v128Store,
+  ...load(2), ...load(3), ...op.f32x4Eq, ...load(1), ...op.v128AndNot, ...set(m),
+  ...get(0), ...load(0), ...load(4), ...get(m), ...op.v128And, ...op.f32x4Add, ...op.v128Store(),
+  ...get(1), ...load(1), ...get(m), ...op.v128Or, ...op.v128Store(),
 ];
 
 // firstMaxGrad(dx 0, taken 1, x 2, y 3, dy 4, n 5; end 6, m 7)
@@ -88,7 +74,7 @@ const FIRST_MAX_GRAD_ROWS = [
 // reluGrad(dx 0, x 1, dy 2, n 3; end 4, zero 5): a v128 local starts as zeros
 const RELU_GRAD = [
   ...vec([[1, I32], [1, V128]]),
-  ...simdLoop([0, 1, 2], 3, 4, [op.get, 0, ...load(2), ...load(1), op.get, 5, ...op.f32x4Gt, ...op.v128And, ...op.v128Store]),
+  ...simdLoop([0, 1, 2], 3, 4, [...get(0), ...load(2), ...load(1), ...get(5), ...op.f32x4Gt, ...op.v128And, ...op.v128Store()]),
   ...op.end,
 ];
 
@@ -98,23 +84,22 @@ const RELU_GRAD = [
  * outputs whose taps all lie inside x (x and dx point at the window's corner, offsets in bytes).
  */
 const WINDOW_TAPS = 9;
-const zeros = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
-const tapAddress = (base: number, t: number) => [op.get, base, op.get, 8 + t, op.i32Add];
+const tapAddress = (base: number, t: number) => [...get(base), ...get(8 + t), ...op.i32Add];
 const FIRST_MAX_WINDOW = [
   ...vec([[5, I32], [4, V128]]),
   ...simdRows([0, 1, 2, 3], [6, 6, 7, 7], [18, 19, 20, 21], 5, 4, 17, [
-    ...load(2), op.set, 22, ...load(3), op.set, 23, ...zeros, op.set, 24,
+    ...load(2), ...set(22), ...load(3), ...set(23), ...op.v128Zero, ...set(24),
     ...Array.from({ length: WINDOW_TAPS }, (_, t) => [
-      ...tapAddress(1, t), ...op.v128Load, op.get, 22, ...op.f32x4Eq, op.get, 24, ...op.v128AndNot, op.set, 25,
-      op.get, 24, op.get, 25, ...op.v128Or, op.set, 24,
-      ...tapAddress(0, t), ...tapAddress(0, t), ...op.v128Load, op.get, 23, op.get, 25, ...op.v128And, ...op.f32x4Add, ...op.v128Store,
+      ...tapAddress(1, t), ...op.v128Load(), ...get(22), ...op.f32x4Eq, ...get(24), ...op.v128AndNot, ...set(25),
+      ...get(24), ...get(25), ...op.v128Or, ...set(24),
+      ...tapAddress(0, t), ...tapAddress(0, t), ...op.v128Load(), ...get(23), ...get(25), ...op.v128And, ...op.f32x4Add, ...op.v128Store(),
     ]).flat(),
   ]),
   ...op.end,
 ];
 
 // copyRows(dst 0, src 1, n 2, rows 3, dstStride 4, srcStride 5; end 6, starts 7–8)
-const COPY_ROWS = [...vec([[3, I32]]), ...simdRows([0, 1], [4, 5], [7, 8], 3, 2, 6, [op.get, 0, ...load(1), ...op.v128Store]), ...op.end];
+const COPY_ROWS = [...vec([[3, I32]]), ...simdRows([0, 1], [4, 5], [7, 8], 3, 2, 6, [...get(0), ...load(1), ...op.v128Store()]), ...op.end];
 
 export interface SimdLoops {
   memory: WasmMemory;
