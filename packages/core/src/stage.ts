@@ -68,8 +68,8 @@ export interface StageContext<P> {
   progress(event: ProgressEvent): void;
   log(message: string): void;
   /**
-   * Holds the machine alone while `fn` runs: the runner lets no other stage's process run a
-   * measurement at the same time. Stages that time things call this around the timing only.
+   * Holds the machine alone while `fn` runs: the runner grants it to one stage at a time and pauses
+   * every other running stage meanwhile. Stages that time things call this around the timing only.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** Aborted on Ctrl-C / SIGTERM; long loops check it between steps. */

@@ -69,6 +69,11 @@ export async function runStageChild(req: ChildRunRequest): Promise<ChildRunResul
       forceKillAfterDelay: 10_000,
       reject: false,
     });
+    // Paused while another stage holds the machine; signals are POSIX only (elsewhere nothing pauses).
+    const untrack =
+      process.platform === 'win32'
+        ? () => undefined
+        : req.exclusive.track(req.instance, { pause: () => child.kill('SIGSTOP'), resume: () => child.kill('SIGCONT') });
     const holder = { tokens: new Set<number>(), ended: false };
     let lastError: StageMessage | undefined;
     const listening = (async () => {
@@ -89,6 +94,7 @@ export async function runStageChild(req: ChildRunRequest): Promise<ChildRunResul
       }
     })().catch(() => undefined);
     const result = await child;
+    untrack();
     holder.ended = true;
     await listening;
     // A child that dies while holding the machine must not keep it.

@@ -68,6 +68,10 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
   const { statuses, ctx } = session;
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
   const exclusive = new ExclusiveLock();
+  // A stopped stage process acts on SIGTERM only once continued, and must never outlive the runner stopped.
+  const release = () => exclusive.stop();
+  options.signal.addEventListener('abort', release, { once: true });
+  process.once('exit', release);
   const pending = [...session.selected];
   const running = new Map<Instance, Promise<void>>();
   const cachedEntries: [string, LockEntry][] = [];
@@ -123,6 +127,9 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
     }
     await Promise.race(running.values());
   }
+  options.signal.removeEventListener('abort', release);
+  process.removeListener('exit', release);
+  exclusive.stop();
   await writeCachedEntries(pipeline, cachedEntries);
   const interrupted = options.signal.aborted;
   const result = session.selected.map(

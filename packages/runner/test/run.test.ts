@@ -154,3 +154,19 @@ describe('lenna run', () => {
     expect(byId(r.stdout).b.outputs).toEqual(byId(r.stdout).a.outputs);
   });
 });
+
+describe('the exclusive grant', () => {
+  it.skipIf(process.platform === 'win32')('pauses a stage running beside the holder, and it still finishes', async () => {
+    const ws = await makeWorkspace();
+    const ticks = join(ws.dir, 'ticks.txt');
+    await writeFile(ticks, '');
+    const run = await ws.lenna(['run', 'hold.yaml', '--jobs', '2', '--json'], { env: { LENNA_FIXTURE_TICKS: ticks } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const seen = JSON.parse(await readFile(join(ws.store, 'objects', byId(run.stdout).hold.outputs.seen, 'seen.json'), 'utf8'));
+    expect(seen.before).toBeGreaterThan(5); // the ticker ran before the hold
+    expect(seen.during).toBe(0); // and not at all during it
+    const stamps = (await readFile(ticks, 'utf8')).trim().split('\n').map(Number);
+    const longestGap = Math.max(...stamps.slice(1).map((t, i) => t - stamps[i]));
+    expect(longestGap).toBeGreaterThanOrEqual(500); // paused for the whole hold, then resumed
+  });
+});

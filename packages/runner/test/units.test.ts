@@ -72,4 +72,43 @@ describe('exclusive grant', () => {
     lock.release('c');
     expect(lock.held).toBe(false);
   });
+
+  it('pauses every other running stage while one holds it, and resumes them at release', async () => {
+    const lock = new ExclusiveLock();
+    const events: string[] = [];
+    const process = (name: string) => ({ pause: () => events.push(`${name} paused`), resume: () => events.push(`${name} resumed`) });
+    const untrackA = lock.track('a', process('a'));
+    lock.track('b', process('b'));
+    lock.track('c', process('c'));
+    expect(events).toEqual([]);
+    await lock.acquire('a');
+    expect(events.splice(0)).toEqual(['b paused', 'c paused']);
+    await lock.acquire('a'); // re-entrant: nothing more happens
+    const d = lock.track('d', process('d')); // started meanwhile: paused at once
+    expect(events.splice(0)).toEqual(['d paused']);
+    const b = lock.acquire('b');
+    lock.release('a');
+    expect(events).toEqual([]);
+    lock.release('a');
+    await b;
+    // b takes over: b resumes, a pauses, c and d stay paused.
+    expect(events.splice(0)).toEqual(['b resumed', 'a paused']);
+    d(); // d's process ended
+    expect(events.splice(0)).toEqual(['d resumed']);
+    lock.release('b');
+    expect(events.splice(0).sort()).toEqual(['a resumed', 'c resumed']);
+    untrackA();
+    expect(events).toEqual([]);
+  });
+
+  it('resumes everyone and pauses no one once stopped (interrupt, end of run)', async () => {
+    const lock = new ExclusiveLock();
+    const events: string[] = [];
+    lock.track('b', { pause: () => events.push('b paused'), resume: () => events.push('b resumed') });
+    await lock.acquire('a');
+    lock.stop();
+    expect(events).toEqual(['b paused', 'b resumed']);
+    lock.track('c', { pause: () => events.push('c paused'), resume: () => events.push('c resumed') });
+    expect(events).toEqual(['b paused', 'b resumed']);
+  });
 });
