@@ -11,8 +11,8 @@ type Geometry = tf.backend_util.Conv2DInfo;
  * x and dy in NHWC. The reduction runs over all N·OH·OW pixels while the output is tiny, so expressing
  * it as a convolution (transposed tensors, dy as the filter) makes XNNPACK pack an image-sized filter
  * on every call; these read each operand where it lies instead. A tile keeps its sums in registers
- * while it streams over a rectangle of pixels, and the driver walks images in cache-sized chunks so
- * both operands stay in L2.
+ * while it streams over a rectangle of pixels, and the driver walks images in chunks small enough
+ * that both operands stay in cache across the tiles.
  */
 
 const TILE_PARAMS = [

@@ -24,7 +24,7 @@ export function depthwiseBackpropFilterKernel({ inputs, backend, attrs }: Args):
   );
 }
 
-/** Conv2DBackpropFilter as one SIMD pass where it fits (output channels a multiple of 4), else `fallback`. */
+/** Conv2DBackpropFilter as SIMD tiles where they fit (output channels a multiple of 4), else `fallback`. */
 export function conv2DBackpropFilterKernel(fallback: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };

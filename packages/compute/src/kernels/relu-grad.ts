@@ -10,8 +10,6 @@ import { LoopHeap } from './loop-heap.js';
  */
 export const RELU_GRAD_KERNEL = 'LennaReluGrad';
 
-export const RELU_GRAD_BACKENDS = ['wasm', 'cpu'] as const;
-
 export function reluGradKernel(backendName: string): tf.KernelFunc {
   return ({ inputs, backend }) => {
     const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
