@@ -15,6 +15,7 @@ Usage: lenna <command> [options]   (lenna <command> --help for each)
   export <pipeline> <tar>  pack every artifact the pipeline's lock file references
   import <tar>             put an exported tar's artifacts into the store, verifying every hash
   report <pipeline>        print the report table and where its files are
+  compare <pipeline> <stage>.<output>   one table of an output's rows across a sweep
 
 Exit status: 0 ok, 1 a stage failed, 2 a usage or pipeline error, 3 --cached-only with stages to run.
 The store is ./artifacts (LENNA_STORE overrides).
@@ -36,6 +37,7 @@ const commands: Record<string, () => Promise<Command>> = {
   export: async () => (await import('./commands/archive.js')).exportCommand,
   import: async () => (await import('./commands/archive.js')).importCommand,
   report: async () => (await import('./commands/report.js')).reportCommand,
+  compare: async () => (await import('./commands/compare.js')).compareCommand,
 };
 
 const EXIT_USER = 2;

@@ -44,6 +44,17 @@ describe('sweeps', () => {
     const summary = JSON.parse(await readFile(join(ws.store, 'objects', summaryId, 'summary.json'), 'utf8')) as { values: number[] }[];
     expect(summary.map((r) => r.values)).toEqual([[0, 1, 2], [0, 2, 4], [0, 3, 6]]);
 
+    // compare: one table of an output's rows across the sweep, instances in sweep order.
+    const timings = await ws.lenna(['compare', 'sweep.yaml', 'timing.timing/timing.json', '--json']);
+    expect(JSON.parse(timings.stdout).rows).toEqual([1, 2, 3].map((factor) => ({ factor, runs: 3 })));
+    const table = await ws.lenna(['compare', 'sweep.yaml', 'scale.data']);
+    expect(table.stdout.split('\n').slice(0, 4)).toEqual(['| factor | value |', '| ---: | ---: |', '| 1 | 0 |', '| 1 | 1 |']);
+    expect(table.stdout.trim().split('\n')).toHaveLength(2 + 9);
+    const noColumn = await ws.lenna(['compare', 'sweep.yaml', 'timing.timing', '--columns', 'runs,ms']);
+    expect([noColumn.exitCode, noColumn.stderr.trim()]).toEqual([2, 'lenna: lenna compare: no column ms; the file has: runs.']);
+    const noStage = await ws.lenna(['compare', 'sweep.yaml', 'train.metrics']);
+    expect(noStage.stderr).toMatch(/has no finished instance of stage 'train'; it has: collect, scale, source, timing\.$/m);
+
     const narrowed = await ws.lenna(['run', 'sweep.yaml', '--set', 'scale.factor=2,3', '--dry-run', '--json']);
     const n = byId(narrowed.stdout);
     expect(Object.keys(n)).toEqual(['source', 'scale@factor=2', 'scale@factor=3', 'timing@factor=2', 'timing@factor=3', 'collect']);
