@@ -80,56 +80,60 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
   const settledOk = (i: Instance): boolean => ctx.outputsOf(i) !== undefined;
   const blocked = (i: Instance): Instance | undefined => i.upstream.find((u) => statuses.has(u) && !settledOk(u) && !pending.includes(u) && !running.has(u));
 
-  while ((pending.length > 0 && !options.signal.aborted) || running.size > 0) {
-    let waitingMeasure = false;
-    for (const inst of [...pending]) {
-      if (options.signal.aborted) break;
-      const bad = blocked(inst);
-      if (bad) {
-        pending.splice(pending.indexOf(inst), 1);
-        const reason = `upstream ${bad.id} ${statuses.get(bad)?.state === 'failed' ? 'failed' : 'did not run'}`;
-        statuses.set(inst, { instance: inst, state: 'to-run', reasons: [reason], outputs: {} });
-        options.reporter.skipped(inst.id, reason);
-        continue;
-      }
-      if (!inst.upstream.every(settledOk)) continue;
-      let status = statuses.get(inst);
-      if (!status) {
-        status = await evaluateInstance(inst, ctx);
-        statuses.set(inst, status);
-        if (status.state === 'cached') {
+  try {
+    while ((pending.length > 0 && !options.signal.aborted) || running.size > 0) {
+      let waitingMeasure = false;
+      for (const inst of [...pending]) {
+        if (options.signal.aborted) break;
+        const bad = blocked(inst);
+        if (bad) {
           pending.splice(pending.indexOf(inst), 1);
-          options.reporter.cached(inst.id);
-          cachedEntries.push([inst.id, lockEntry(status)]);
+          const reason = `upstream ${bad.id} ${statuses.get(bad)?.state === 'failed' ? 'failed' : 'did not run'}`;
+          statuses.set(inst, { instance: inst, state: 'to-run', reasons: [reason], outputs: {} });
+          options.reporter.skipped(inst.id, reason);
           continue;
         }
+        if (!inst.upstream.every(settledOk)) continue;
+        let status = statuses.get(inst);
+        if (!status) {
+          status = await evaluateInstance(inst, ctx);
+          statuses.set(inst, status);
+          if (status.state === 'cached') {
+            pending.splice(pending.indexOf(inst), 1);
+            options.reporter.cached(inst.id);
+            cachedEntries.push([inst.id, lockEntry(status)]);
+            continue;
+          }
+        }
+        // Two instances with one cache key (same stage, params and inputs) run once: the second waits, then finds it cached.
+        const key = status.keyParts?.key;
+        if (key && [...running.keys()].some((r) => statuses.get(r)?.keyParts?.key === key)) {
+          statuses.delete(inst);
+          continue;
+        }
+        const measures = inst.stage.ref.definition.measures;
+        const measuring = [...running.keys()].some((r) => r.stage.ref.definition.measures);
+        const free = measures ? running.size === 0 : running.size < jobs && !measuring && !waitingMeasure;
+        if (measures && !free) waitingMeasure = true;
+        if (!free) continue;
+        pending.splice(pending.indexOf(inst), 1);
+        const task = runInstance(status, session, options, exclusive).finally(() => running.delete(inst));
+        running.set(inst, task);
       }
-      // Two instances with one cache key (same stage, params and inputs) run once: the second waits, then finds it cached.
-      const key = status.keyParts?.key;
-      if (key && [...running.keys()].some((r) => statuses.get(r)?.keyParts?.key === key)) {
-        statuses.delete(inst);
+      if (running.size === 0) {
+        if (pending.length === 0 || options.signal.aborted) break;
+        // Every pending instance waits on something that will never settle: should not happen, but never spin.
+        if (!pending.some((i) => i.upstream.every(settledOk))) break;
         continue;
       }
-      const measures = inst.stage.ref.definition.measures;
-      const measuring = [...running.keys()].some((r) => r.stage.ref.definition.measures);
-      const free = measures ? running.size === 0 : running.size < jobs && !measuring && !waitingMeasure;
-      if (measures && !free) waitingMeasure = true;
-      if (!free) continue;
-      pending.splice(pending.indexOf(inst), 1);
-      const task = runInstance(status, session, options, exclusive).finally(() => running.delete(inst));
-      running.set(inst, task);
+      await Promise.race(running.values());
     }
-    if (running.size === 0) {
-      if (pending.length === 0 || options.signal.aborted) break;
-      // Every pending instance waits on something that will never settle: should not happen, but never spin.
-      if (!pending.some((i) => i.upstream.every(settledOk))) break;
-      continue;
-    }
-    await Promise.race(running.values());
+  } finally {
+    // However the run ends, no stage process is left paused.
+    options.signal.removeEventListener('abort', release);
+    process.removeListener('exit', release);
+    exclusive.stop();
   }
-  options.signal.removeEventListener('abort', release);
-  process.removeListener('exit', release);
-  exclusive.stop();
   await writeCachedEntries(pipeline, cachedEntries);
   const interrupted = options.signal.aborted;
   const result = session.selected.map(
