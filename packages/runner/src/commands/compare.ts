@@ -86,12 +86,13 @@ function bySweep(a: string, b: string): number {
   return a.localeCompare(b);
 }
 
-/** The rows of `file` (or of the artifact's only .json/.arrow file) among the artifact's `files`. */
+/** The rows of `file` (by default the artifact's table file, see onlyTableFile) among the artifact's `files`. */
 async function readRows(dir: string, files: string[], file: string | undefined, where: string): Promise<Row[]> {
   const name = file ?? onlyTableFile(files, where);
   if (!files.includes(name)) throw new UserError(`${where} has no file ${name}; its files: ${files.join(', ')}.`);
   const path = join(dir, name);
   if (extname(name) === '.arrow') return tableToRows(await readArrowFile(path)) as Row[];
+  if (extname(name) !== '.json') throw new UserError(`${where}/${name} is neither an Arrow table nor JSON; name a .arrow or .json file.`);
   const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
   if (Array.isArray(parsed)) return parsed.map((r) => (typeof r === 'object' && r !== null ? (r as Row) : { value: r }));
   return [typeof parsed === 'object' && parsed !== null ? (parsed as Row) : { value: parsed }];
