@@ -10,3 +10,4 @@ export * from './context.js';
 export * from './inputs.js';
 export * from './host.js';
 export { writeFileAtomic } from './fsutil.js';
+export { formatInstanceId, instanceKeys, instanceStage } from './instance-id.js';

@@ -7,5 +7,6 @@ export { renderHtml, type HtmlInput, type PredictorMetricsRow } from './html.js'
 export { paretoFront, type TradeoffPoint } from './pareto.js';
 export { renderVegaLite, prefixSvgIds, svgElement } from './svg.js';
 export { genotypeText, countOpFamilies } from './genotype.js';
-export { buildRow, matchSearch, instanceKeys, countOpFamiliesInText, type RunInfo, type RunMetrics, type SearchInfo, type SearchSummary } from './match.js';
+export { instanceKeys } from '@lenna/core';
+export { buildRow, matchSearch, countOpFamiliesInText, type RunInfo, type RunMetrics, type SearchInfo, type SearchSummary } from './match.js';
 export { loadRun, loadSearches, loadCurve, loadPredictorMetrics, loadParitySvg } from './load.js';

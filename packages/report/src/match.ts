@@ -1,3 +1,4 @@
+import { instanceKeys } from '@lenna/core';
 import { countOpFamilies, genotypeText, type Genotype, type OpCounts } from './genotype.js';
 import type { ReportRow } from './row.js';
 
@@ -38,18 +39,6 @@ export interface SearchInfo {
   summary?: SearchSummary;
   genotype?: Genotype;
   curve?: { epoch: number; expected_latency_ms: number }[];
-}
-
-/** `darts-search@lambda=0.1,seed=2` → {lambda: '0.1', seed: '2'}. */
-export function instanceKeys(instance: string | undefined): Map<string, string> {
-  const keys = new Map<string, string>();
-  const at = instance?.indexOf('@') ?? -1;
-  if (instance === undefined || at < 0) return keys;
-  for (const pair of instance.slice(at + 1).split(',')) {
-    const eq = pair.indexOf('=');
-    if (eq > 0) keys.set(pair.slice(0, eq), pair.slice(eq + 1));
-  }
-  return keys;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineStage, UserError, type InputArtifact } from '@lenna/core';
 import { loadParitySvg, loadPredictorMetrics, loadRun, loadSearches } from './load.js';
-import { buildRow, instanceKeys, matchSearch, type SearchInfo } from './match.js';
+import { instanceKeys } from '@lenna/core';
+import { buildRow, matchSearch, type SearchInfo } from './match.js';
 import { lambdaLabel, lambdasRepeat, type SearchCurve } from './plots.js';
 import { renderReport } from './render.js';
 

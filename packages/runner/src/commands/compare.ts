@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import { ArtifactStore, readArrowFile, resolveStoreRoot, tableToRows, UserError } from '@lenna/core';
+import { ArtifactStore, instanceKeys, instanceStage, readArrowFile, resolveStoreRoot, tableToRows, UserError } from '@lenna/core';
 import { parseCommandArgs, requirePositional } from '../args.js';
 import { readLockFile } from '../lockfile.js';
 import { lockPathOf } from './locks.js';
@@ -32,18 +32,17 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const lockFile = resolve(lockPathOf(pipeline));
   const lock = await readLockFile(lockFile);
   if (!lock) throw new UserError(`${lockFile} does not exist; run \`lenna run ${pipeline}\` first.`);
-  const instances = Object.keys(lock.stages).filter((id) => id === stage || id.startsWith(`${stage}@`));
+  const instances = Object.keys(lock.stages).filter((id) => instanceStage(id) === stage);
   if (instances.length === 0) {
-    throw new UserError(`${lockFile} has no finished instance of stage '${stage}'; it has: ${[...new Set(Object.keys(lock.stages).map(baseName))].join(', ')}.`);
+    throw new UserError(`${lockFile} has no finished instance of stage '${stage}'; it has: ${[...new Set(Object.keys(lock.stages).map(instanceStage))].join(', ')}.`);
   }
   const store = new ArtifactStore(resolveStoreRoot());
   const rows: Row[] = [];
-  for (const instance of instances.sort(bySweep)) {
+  for (const { instance, sweep } of instances.map((instance) => ({ instance, sweep: sweepValues(instance) })).sort(bySweep)) {
     const id = lock.stages[instance].outputs[output];
     if (!id) throw new UserError(`${instance} has no output '${output}'; its outputs: ${Object.keys(lock.stages[instance].outputs).join(', ')}.`);
     const artifact = await store.open(id);
     if (!artifact) throw new UserError(`output ${output} (${id.slice(0, 12)}) of ${instance} is missing from the store ${store.root}; run \`lenna run ${pipeline}\` to rebuild it.`);
-    const sweep = sweepValues(instance);
     for (const row of await readRows(artifact.dir, artifact.files, file, `${instance}.${output}`)) rows.push({ ...sweep, ...pick(row, values.columns as string | undefined) });
   }
   if (values.json) printJson({ rows });
@@ -60,30 +59,19 @@ function parseTarget(target: string): { stage: string; output: string; file?: st
   return { stage: head.slice(0, dot), output: head.slice(dot + 1), file: rest.length ? rest.join('/') : undefined };
 }
 
-const baseName = (instance: string) => instance.split('@')[0];
-
-/** `stage@a=1,b=[2,3]` → { a: 1, b: '[2,3]' }: commas inside a value do not split it. */
+/** An instance's matrix values (numbers where they parse as numbers). */
 function sweepValues(instance: string): Row {
-  const at = instance.indexOf('@');
-  if (at < 0) return {};
-  const pairs = instance.slice(at + 1).split(/,(?=[\w.-]+=)/);
-  return Object.fromEntries(
-    pairs.map((pair) => {
-      const eq = pair.indexOf('=');
-      const value = pair.slice(eq + 1);
-      return [pair.slice(0, eq), value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value];
-    }),
-  );
+  return Object.fromEntries([...instanceKeys(instance)].map(([name, value]) => [name, value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value]));
 }
 
 /** Numeric sweep values in numeric order, then anything else as text. */
-function bySweep(a: string, b: string): number {
-  const [va, vb] = [Object.values(sweepValues(a)), Object.values(sweepValues(b))];
+function bySweep(a: { instance: string; sweep: Row }, b: { instance: string; sweep: Row }): number {
+  const [va, vb] = [Object.values(a.sweep), Object.values(b.sweep)];
   for (let i = 0; i < Math.min(va.length, vb.length); i++) {
     const d = typeof va[i] === 'number' && typeof vb[i] === 'number' ? (va[i] as number) - (vb[i] as number) : String(va[i]).localeCompare(String(vb[i]));
     if (d !== 0) return d;
   }
-  return a.localeCompare(b);
+  return a.instance.localeCompare(b.instance);
 }
 
 /** The rows of `file` (by default the artifact's table file, see onlyTableFile) among the artifact's `files`. */

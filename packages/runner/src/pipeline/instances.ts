@@ -1,4 +1,4 @@
-import { UserError } from '@lenna/core';
+import { formatInstanceId, UserError } from '@lenna/core';
 import type { PipelineStage } from './load.js';
 
 /** One matrix value an instance carries, inherited by every instance downstream of it. */
@@ -120,7 +120,7 @@ function labelInstances(instances: Instance[]): void {
   const owners = new Map<string, Set<string>>();
   for (const inst of instances) for (const b of inst.bindings) owners.set(b.param, (owners.get(b.param) ?? new Set()).add(b.stage));
   for (const inst of instances) {
-    const parts = inst.bindings.map((b) => `${(owners.get(b.param)?.size ?? 0) > 1 ? `${b.stage}.` : ''}${b.param}=${String(b.value)}`);
-    inst.id = parts.length ? `${inst.stage.id}@${parts.join(',')}` : inst.stage.id;
+    const pairs = inst.bindings.map((b): [string, string] => [`${(owners.get(b.param)?.size ?? 0) > 1 ? `${b.stage}.` : ''}${b.param}`, String(b.value)]);
+    inst.id = formatInstanceId(inst.stage.id, pairs);
   }
 }
