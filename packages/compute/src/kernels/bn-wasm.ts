@@ -33,15 +33,15 @@ function withScratch<T>(backend: WasmBackendInternals, c: number, run: (scratch:
 const ptr = (backend: WasmBackendInternals, info: tf.TensorInfo) => backend.dataIdMap.get(info.dataId).memoryOffset;
 
 /**
- * Calls `each(group, firstRow, rows)` for every 4-channel group of every block of ~16 KB of rows: a
- * group's loop touches every cache line of its rows, so walking group by group over the whole
- * tensor would stream it from memory once per group.
+ * Calls `each(at, group, rows)` for every 4-channel group of every block of ~16 KB of rows, `at` being
+ * the byte offset of the block's first row at that group: a group's loop touches every cache line of
+ * its rows, so walking group by group over the whole tensor would stream it from memory once per group.
  */
-function blocksOfRows(m: number, c: number, each: (group: number, firstRow: number, rows: number) => void): void {
+function blocksOfRows(m: number, c: number, each: (at: number, group: number, rows: number) => void): void {
   const block = Math.max(1, Math.floor(4096 / c));
   for (let r = 0; r < m; r += block) {
     const rows = Math.min(block, m - r);
-    for (let g4 = 0; g4 < c; g4 += 4) each(g4, r, rows);
+    for (let g4 = 0; g4 < c; g4 += 4) each(4 * (r * c + g4), g4, rows);
   }
 }
 
@@ -70,14 +70,15 @@ export function forwardSimd(backend: WasmBackendInternals, a: BnKernelAttrs, x: 
     const shift = backend.typedArrayFromHeap(x).slice(0, c);
     scatter(view(), 0, shift);
     zeroSums(view(), c);
-    blocksOfRows(m, c, (g4, r, rows) => loops.moments(ptr(backend, x) + 4 * (r * c + g4), scratch + 12 * g4, scratch + 12 * g4 + 16, rows, 4 * c));
+    const [px, py] = [ptr(backend, x), ptr(backend, y)];
+    blocksOfRows(m, c, (at, g4, rows) => loops.moments(px + at, scratch + 12 * g4, scratch + 12 * g4 + 16, rows, 4 * c));
     const r = forwardCoefficients(a, m, gather(view(), c, 4), gather(view(), c, 8), shift, g && backend.typedArrayFromHeap(g), b && backend.typedArrayFromHeap(b));
     backend.typedArrayFromHeap(mean).set(r.mean);
     backend.typedArrayFromHeap(variance).set(r.variance);
     backend.typedArrayFromHeap(rstd).set(r.rstd);
     scatter(view(), 0, r.scale);
     scatter(view(), 4, r.offset);
-    blocksOfRows(m, c, (g4, r, rows) => loops.scaleShift(ptr(backend, y) + 4 * (r * c + g4), ptr(backend, x) + 4 * (r * c + g4), scratch + 12 * g4, rows, 4 * c));
+    blocksOfRows(m, c, (at, g4, rows) => loops.scaleShift(py + at, px + at, scratch + 12 * g4, rows, 4 * c));
   });
   return [y, mean, variance, rstd];
 }
@@ -99,9 +100,8 @@ export function backwardSimd(
     const meanv = backend.typedArrayFromHeap(mean).slice();
     scatter(view(), 0, meanv);
     zeroSums(view(), c);
-    blocksOfRows(m, c, (g4, r, rows) =>
-      loops.gradSums(ptr(backend, dy) + 4 * (r * c + g4), ptr(backend, x) + 4 * (r * c + g4), scratch + 12 * g4, scratch + 12 * g4 + 16, rows, 4 * c),
-    );
+    const [pdx, pdy, px] = [ptr(backend, dx), ptr(backend, dy), ptr(backend, x)];
+    blocksOfRows(m, c, (at, g4, rows) => loops.gradSums(pdy + at, px + at, scratch + 12 * g4, scratch + 12 * g4 + 16, rows, 4 * c));
     const sDy = gather(view(), c, 4);
     const r = backwardCoefficients(a, m, sDy, gather(view(), c, 8), meanv, backend.typedArrayFromHeap(rstd).slice(), g && backend.typedArrayFromHeap(g).slice());
     backend.typedArrayFromHeap(dyXhatSum).set(r.dyXhatSum);
@@ -109,10 +109,7 @@ export function backwardSimd(
     scatter(view(), 0, r.k);
     scatter(view(), 4, r.slope);
     scatter(view(), 8, r.offset);
-    blocksOfRows(m, c, (g4, r, rows) => {
-      const at = 4 * (r * c + g4);
-      loops.scaleShift2(ptr(backend, dx) + at, ptr(backend, dy) + at, ptr(backend, x) + at, scratch + 12 * g4, rows, 4 * c);
-    });
+    blocksOfRows(m, c, (at, g4, rows) => loops.scaleShift2(pdx + at, pdy + at, px + at, scratch + 12 * g4, rows, 4 * c));
   });
   return [dx, dyXhatSum, dySum];
 }
