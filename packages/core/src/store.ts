@@ -231,7 +231,8 @@ export class ArtifactStore {
     for (const name of names) {
       const path = join(this.tmpDir(), name);
       const info = await stat(path).catch(() => undefined);
-      if (info && now - info.mtimeMs >= maxAgeMs) await rm(path, { recursive: true, force: true });
+      // mtime has sub-millisecond precision and Date.now() does not: floored, a just-written file is 0 ms old, not −0.7.
+      if (info && now - Math.floor(info.mtimeMs) >= maxAgeMs) await rm(path, { recursive: true, force: true });
     }
   }
 }
