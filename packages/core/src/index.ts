@@ -11,3 +11,4 @@ export * from './inputs.js';
 export * from './host.js';
 export { writeFileAtomic } from './fsutil.js';
 export { formatInstanceId, instanceKeys, instanceStage } from './instance-id.js';
+export { markdownTable, type MarkdownColumn } from './markdown.js';

@@ -1,4 +1,5 @@
 import { Float64, Int32, Table, Utf8, vectorFromArray, type Vector } from 'apache-arrow';
+import { markdownTable } from '@lenna/core';
 import { REPORT_COLUMNS, type ColumnType, type ReportRow } from './row.js';
 
 type Cell = ReportRow[keyof ReportRow];
@@ -36,15 +37,9 @@ export function displayValue(name: keyof ReportRow, value: Cell): string {
   return digits === undefined ? String(value) : String(Number(value.toFixed(digits)));
 }
 
-function markdownField(name: keyof ReportRow, value: Cell): string {
-  return displayValue(name, value).replaceAll('|', '\\|');
-}
-
 export function toMarkdown(rows: ReportRow[]): string {
-  const header = `| ${REPORT_COLUMNS.map((c) => c.name).join(' | ')} |`;
-  const rule = `|${REPORT_COLUMNS.map((c) => (c.type === 'utf8' ? ' --- ' : ' ---: ')).join('|')}|`;
-  const body = rows.map((row) => `| ${REPORT_COLUMNS.map((c) => markdownField(c.name, row[c.name])).join(' | ')} |`);
-  return `${[header, rule, ...body].join('\n')}\n`;
+  const columns = REPORT_COLUMNS.map((c) => ({ name: c.name, numeric: c.type !== 'utf8' }));
+  return markdownTable(columns, rows.map((row) => REPORT_COLUMNS.map((c) => displayValue(c.name, row[c.name]))));
 }
 
 function columnVector(type: ColumnType, values: Cell[]): Vector {

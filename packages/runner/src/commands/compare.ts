@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import { ArtifactStore, instanceKeys, instanceStage, readArrowFile, resolveStoreRoot, tableToRows, UserError } from '@lenna/core';
+import { ArtifactStore, instanceKeys, instanceStage, markdownTable, readArrowFile, resolveStoreRoot, tableToRows, UserError } from '@lenna/core';
 import { parseCommandArgs, requirePositional } from '../args.js';
 import { readLockFile } from '../lockfile.js';
 import { lockPathOf } from './locks.js';
@@ -46,7 +46,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     for (const row of await readRows(artifact.dir, artifact.files, file, `${instance}.${output}`)) rows.push({ ...sweep, ...pick(row, values.columns as string | undefined) });
   }
   if (values.json) printJson({ rows });
-  else process.stdout.write(markdownTable(rows));
+  else process.stdout.write(rowsAsMarkdown(rows));
   return 0;
 }
 
@@ -108,16 +108,11 @@ function cell(value: unknown): string {
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
   if (typeof value === 'bigint') return value.toString();
   if (value === null || value === undefined) return '';
-  return (typeof value === 'object' ? JSON.stringify(value) : String(value)).replace(/\|/g, '\\|');
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
-function markdownTable(rows: Row[]): string {
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const numeric = columns.map((c) => rows.every((r) => r[c] === undefined || typeof r[c] === 'number' || typeof r[c] === 'bigint'));
-  const lines = [
-    `| ${columns.join(' | ')} |`,
-    `| ${numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${columns.map((c) => cell(r[c])).join(' | ')} |`),
-  ];
-  return lines.join('\n') + '\n';
+function rowsAsMarkdown(rows: Row[]): string {
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const columns = names.map((name) => ({ name, numeric: rows.every((r) => r[name] === undefined || typeof r[name] === 'number' || typeof r[name] === 'bigint') }));
+  return markdownTable(columns, rows.map((r) => names.map((name) => cell(r[name]))));
 }
