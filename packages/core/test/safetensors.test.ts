@@ -14,8 +14,7 @@ import {
   type TensorData,
 } from '../src/index.js';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const samples = join(repoRoot, '..', 'shared', 'fixtures', 'safetensors-samples');
+const samples = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'safetensors-samples');
 
 // The README's table: file letter -> dtype; every tensor holds -3..2 cast to its dtype.
 const SAMPLE_DTYPES: Record<string, DType> = { B: 'U8', H: 'U16', I: 'U32', b: 'I8', d: 'F64', e: 'F16', f: 'F32', h: 'I16', i: 'I32' };
