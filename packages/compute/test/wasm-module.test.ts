@@ -125,12 +125,36 @@ describe('the typed builder against wabt', () => {
     expect(text).toContain('(func $helpers (type 1) (param $p i32) (param $n i32) (param $step i32)');
   });
 
+  it('writes unsigned constants as their 32-bit pattern and refuses what is not a 32-bit integer', () => {
+    const constant = (value: number) => wasmFunction('c', (f) => [i32.store(f.params('p').p, value)]).body;
+    expect(constant(0xffffffff)).toEqual(constant(-1));
+    expect(() => constant(2 ** 32)).toThrow(/not a 32-bit integer/);
+    expect(() => constant(0.5)).toThrow(/not a 32-bit integer/);
+  });
+
   it('refuses a branch to a label it is not inside, a parameter after a local, and a name used twice', () => {
     expect(() => wasmFunction('f', () => [loop(() => [br(leakedLabel())])])).toThrow(/not inside/);
     expect(() => wasmFunction('f', (f) => (f.locals('i32', 'a'), f.params('p'), []))).toThrow(/declared after a local/);
     expect(() => wasmFunction('f', (f) => (f.params('p'), f.locals('v128', 'p'), []))).toThrow(/declared twice/);
   });
 });
+
+// Checked by the typecheck (npm test runs it): each line below must be a type error.
+const _typeErrors = () =>
+  wasmFunction('typed', (f) => {
+    const { p } = f.params('p');
+    const { a } = f.locals('v128', 'a');
+    return [
+      // @ts-expect-error an i32 is not a vector operand
+      v128.store(p, f32x4.add(p, a)),
+      // @ts-expect-error a vector is not an address
+      v128.store(a, a),
+      // @ts-expect-error a local takes values of its own type
+      local.set(a, p),
+      // @ts-expect-error a value left on the stack is not a statement
+      block(() => [v128.load(p)]),
+    ];
+  });
 
 /** A label from a block whose scope has ended. */
 function leakedLabel() {

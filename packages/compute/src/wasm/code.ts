@@ -55,8 +55,14 @@ export class Local<T extends ValueType> implements Code<T> {
 
 type Operand = Code<ValueType> | number;
 
+/** `i32.const value`'s bytes; the value must be a 32-bit integer (signed or not). */
+function i32Const(value: number): number[] {
+  if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 32) throw new Error(`i32.const ${value} is not a 32-bit integer; pass an integer in [-2^31, 2^32).`);
+  return [0x41, ...sleb(value | 0)];
+}
+
 function emitOperand(out: Emitter, operand: Operand): void {
-  if (typeof operand === 'number') out.bytes.push(0x41, ...sleb(operand));
+  if (typeof operand === 'number') out.bytes.push(...i32Const(operand));
   else operand.emit(out);
 }
 
@@ -76,7 +82,7 @@ const SIMD = 0xfd;
 const memarg = (offset: number) => [0x00, ...leb(offset)];
 
 export const i32 = {
-  const: (value: number): I32 => instr('i32', [0x41, ...sleb(value)]),
+  const: (value: number): I32 => instr('i32', i32Const(value)),
   add: (a: I32Operand, b: I32Operand): I32 => instr('i32', [0x6a], a, b),
   sub: (a: I32Operand, b: I32Operand): I32 => instr('i32', [0x6b], a, b),
   mul: (a: I32Operand, b: I32Operand): I32 => instr('i32', [0x6c], a, b),
@@ -109,13 +115,14 @@ export const f32x4 = {
   mul: (a: V128, b: V128): V128 => instr('v128', [SIMD, 0xe6, 0x01], a, b),
 };
 
+/** What a local of type T takes (NoInfer: the local alone decides T, so a mismatched value is an error). */
+type ValueFor<T extends ValueType> = NoInfer<{ i32: I32Operand; v128: V128 }[T]>;
+
 /** `local.get` is the local itself. */
 export const local = {
-  set: <T extends ValueType>(target: Local<T>, value: T extends 'i32' ? I32Operand : Code<T>): Stmt =>
-    instr('void', [0x21, ...leb(target.index)], value),
+  set: <T extends ValueType>(target: Local<T>, value: ValueFor<T>): Stmt => instr('void', [0x21, ...leb(target.index)], value),
   /** local.set that also leaves the value. */
-  tee: <T extends ValueType>(target: Local<T>, value: T extends 'i32' ? I32Operand : Code<T>): Code<T> =>
-    instr(target.type, [0x22, ...leb(target.index)], value),
+  tee: <T extends ValueType>(target: Local<T>, value: ValueFor<T>): Code<T> => instr(target.type, [0x22, ...leb(target.index)], value),
 };
 
 function structured(kind: 'block' | 'loop', opcode: number, body: (label: Label) => Stmt[]): Stmt {
