@@ -1,6 +1,6 @@
 /**
- * BatchNorm's four per-channel loops as WebAssembly SIMD over tfjs-wasm's own heap, assembled here
- * from opcodes (no toolchain). Each function walks one group of 4 channels down `rows` rows `stride`
+ * BatchNorm's four per-channel loops as WebAssembly SIMD over tfjs-wasm's own heap, written with the
+ * typed builder in ../wasm/code.ts. Each function walks one group of 4 channels down `rows` rows `stride`
  * bytes apart, so a call per group covers a channels-last tensor whose channel count is a multiple of 4
  * (the caller walks blocks of rows, every group per block, so a block stays in cache across groups).
  * Vectors (shift, coefficients, results) live in a scratch area; all pointers are byte offsets.
@@ -12,80 +12,82 @@
  * Sums are float32 per lane (tfjs-wasm's own reductions are too).
  */
 
-import { assembleModule, I32, memoryBound, op, V128, vec } from '../wasm-module.js';
+import { assembleModule, memoryBound, type WasmFunction } from '../wasm/module.js';
+import { f32x4, i32, local, v128, wasmFunction, whileBelow, type Local, type Stmt, type V128 } from '../wasm/code.js';
 
-const { get, set } = op;
-
-/** Address base + o, with o the row offset local. */
-const at = (base: number, o: number) => [...get(base), ...get(o), ...op.i32Add];
-
-/** out[offset] += the vector in local `sum`. */
-const accumulate = (out: number, sum: number, offset: number) => [...get(out), ...get(out), ...op.v128Load(offset), ...get(sum), ...op.f32x4Add, ...op.v128Store(offset)];
-
-/** for (o = 0, e = rows·stride; o < e; o += stride) body — o and e are i32 locals. */
-function rowLoop(rows: number, stride: number, o: number, e: number, body: number[]): number[] {
-  return [
-    ...get(rows), ...get(stride), ...op.i32Mul, ...set(e),
-    ...op.block, ...op.loop,
-    ...get(o), ...get(e), ...op.i32GeU, ...op.brIf(1),
-    ...body,
-    ...get(o), ...get(stride), ...op.i32Add, ...set(o),
-    ...op.br(0),
-    ...op.end, ...op.end,
-  ];
+/**
+ * `for (o = 0; o < rows·stride; o += stride) body(o)`: `o` (a byte offset from each pointer) and `end`
+ * are i32 locals, `o` still zero from entry.
+ */
+function rowLoop(rows: Local<'i32'>, stride: Local<'i32'>, o: Local<'i32'>, end: Local<'i32'>, body: Stmt[]): Stmt[] {
+  return [local.set(end, i32.mul(rows, stride)), whileBelow(o, end, [...body, local.set(o, i32.add(o, stride))])];
 }
 
-// moments(x 0, shift 1, out 2, rows 3, stride 4; o 5, e 6, acc1 7, acc2 8, s 9, d 10)
-const MOMENTS = [
-  ...vec([[2, I32], [4, V128]]),
-  ...get(1), ...op.v128Load(), ...set(9),
-  ...rowLoop(3, 4, 5, 6, [
-    ...at(0, 5), ...op.v128Load(), ...get(9), ...op.f32x4Sub, ...set(10),
-    ...get(7), ...get(10), ...op.f32x4Add, ...set(7),
-    ...get(8), ...get(10), ...get(10), ...op.f32x4Mul, ...op.f32x4Add, ...set(8),
-  ]),
-  ...accumulate(2, 7, 0),
-  ...accumulate(2, 8, 16),
-  ...op.end,
-];
+/** out[offset…] += sum (one vector). */
+const accumulate = (out: Local<'i32'>, sum: V128, offset: number): Stmt => v128.store(out, f32x4.add(v128.load(out, offset), sum), offset);
 
-// scaleShift(out 0, x 1, coef 2, rows 3, stride 4; o 5, e 6, s 7, t 8)
-const SCALE_SHIFT = [
-  ...vec([[2, I32], [2, V128]]),
-  ...get(2), ...op.v128Load(), ...set(7),
-  ...get(2), ...op.v128Load(16), ...set(8),
-  ...rowLoop(3, 4, 5, 6, [...at(0, 5), ...at(1, 5), ...op.v128Load(), ...get(7), ...op.f32x4Mul, ...get(8), ...op.f32x4Add, ...op.v128Store()]),
-  ...op.end,
-];
+const moments = wasmFunction('moments', (f) => {
+  const { x, shift, out, rows, stride } = f.params('x', 'shift', 'out', 'rows', 'stride');
+  const { o, end } = f.locals('i32', 'o', 'end');
+  const { sum, sumSq, center, d } = f.locals('v128', 'sum', 'sumSq', 'center', 'd');
+  return [
+    local.set(center, v128.load(shift)),
+    ...rowLoop(rows, stride, o, end, [
+      local.set(d, f32x4.sub(v128.load(i32.add(x, o)), center)),
+      local.set(sum, f32x4.add(sum, d)),
+      local.set(sumSq, f32x4.add(sumSq, f32x4.mul(d, d))),
+    ]),
+    accumulate(out, sum, 0),
+    accumulate(out, sumSq, 16),
+  ];
+});
 
-// gradSums(dy 0, x 1, mean 2, out 3, rows 4, stride 5; o 6, e 7, a1 8, a2 9, m 10, g 11)
-const GRAD_SUMS = [
-  ...vec([[2, I32], [4, V128]]),
-  ...get(2), ...op.v128Load(), ...set(10),
-  ...rowLoop(4, 5, 6, 7, [
-    ...at(0, 6), ...op.v128Load(), ...set(11),
-    ...get(8), ...get(11), ...op.f32x4Add, ...set(8),
-    ...get(9), ...get(11), ...at(1, 6), ...op.v128Load(), ...get(10), ...op.f32x4Sub, ...op.f32x4Mul, ...op.f32x4Add, ...set(9),
-  ]),
-  ...accumulate(3, 8, 0),
-  ...accumulate(3, 9, 16),
-  ...op.end,
-];
+const scaleShift = wasmFunction('scaleShift', (f) => {
+  const { out, x, coef, rows, stride } = f.params('out', 'x', 'coef', 'rows', 'stride');
+  const { o, end } = f.locals('i32', 'o', 'end');
+  const { scale, shift } = f.locals('v128', 'scale', 'shift');
+  return [
+    local.set(scale, v128.load(coef)),
+    local.set(shift, v128.load(coef, 16)),
+    ...rowLoop(rows, stride, o, end, [v128.store(i32.add(out, o), f32x4.add(f32x4.mul(v128.load(i32.add(x, o)), scale), shift))]),
+  ];
+});
 
-// scaleShift2(out 0, a 1, b 2, coef 3, rows 4, stride 5; o 6, e 7, ka 8, kb 9, off 10)
-const SCALE_SHIFT2 = [
-  ...vec([[2, I32], [3, V128]]),
-  ...get(3), ...op.v128Load(), ...set(8),
-  ...get(3), ...op.v128Load(16), ...set(9),
-  ...get(3), ...op.v128Load(32), ...set(10),
-  ...rowLoop(4, 5, 6, 7, [
-    ...at(0, 6),
-    ...at(1, 6), ...op.v128Load(), ...get(8), ...op.f32x4Mul,
-    ...at(2, 6), ...op.v128Load(), ...get(9), ...op.f32x4Mul, ...op.f32x4Add,
-    ...get(10), ...op.f32x4Add, ...op.v128Store(),
-  ]),
-  ...op.end,
-];
+const gradSums = wasmFunction('gradSums', (f) => {
+  const { dy, x, mean, out, rows, stride } = f.params('dy', 'x', 'mean', 'out', 'rows', 'stride');
+  const { o, end } = f.locals('i32', 'o', 'end');
+  const { sumDy, sumDyXc, m, g } = f.locals('v128', 'sumDy', 'sumDyXc', 'm', 'g');
+  return [
+    local.set(m, v128.load(mean)),
+    ...rowLoop(rows, stride, o, end, [
+      local.set(g, v128.load(i32.add(dy, o))),
+      local.set(sumDy, f32x4.add(sumDy, g)),
+      local.set(sumDyXc, f32x4.add(sumDyXc, f32x4.mul(g, f32x4.sub(v128.load(i32.add(x, o)), m)))),
+    ]),
+    accumulate(out, sumDy, 0),
+    accumulate(out, sumDyXc, 16),
+  ];
+});
+
+const scaleShift2 = wasmFunction('scaleShift2', (f) => {
+  const { out, a, b, coef, rows, stride } = f.params('out', 'a', 'b', 'coef', 'rows', 'stride');
+  const { o, end } = f.locals('i32', 'o', 'end');
+  const { ka, kb, shift } = f.locals('v128', 'ka', 'kb', 'shift');
+  return [
+    local.set(ka, v128.load(coef)),
+    local.set(kb, v128.load(coef, 16)),
+    local.set(shift, v128.load(coef, 32)),
+    ...rowLoop(rows, stride, o, end, [
+      v128.store(
+        i32.add(out, o),
+        f32x4.add(f32x4.add(f32x4.mul(v128.load(i32.add(a, o)), ka), f32x4.mul(v128.load(i32.add(b, o)), kb)), shift),
+      ),
+    ]),
+  ];
+});
+
+/** The module's functions, in export order. */
+export const BN_SIMD_FUNCTIONS: WasmFunction[] = [moments, scaleShift, gradSums, scaleShift2];
 
 export interface WasmMemoryLike {
   readonly buffer: ArrayBuffer;
@@ -99,11 +101,4 @@ export interface BnSimd {
 }
 
 /** The loops bound to `memory` (one instance per memory, made on first use). */
-export const bnSimd: (memory: WasmMemoryLike) => BnSimd = memoryBound<BnSimd>(
-  assembleModule([
-    { name: 'moments', params: 5, body: MOMENTS },
-    { name: 'scaleShift', params: 5, body: SCALE_SHIFT },
-    { name: 'gradSums', params: 6, body: GRAD_SUMS },
-    { name: 'scaleShift2', params: 6, body: SCALE_SHIFT2 },
-  ]),
-);
+export const bnSimd: (memory: WasmMemoryLike) => BnSimd = memoryBound<BnSimd>(assembleModule(BN_SIMD_FUNCTIONS));

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import { addTo, assembleModule, countDown, I32, memoryBound, op, V128, vec } from '../wasm-module.js';
+import { assembleModule, memoryBound, type WasmFunction } from '../wasm/module.js';
+import { addTo, countDown, f32x4, local, v128, wasmFunction, type FunctionBuilder, type Local, type Stmt } from '../wasm/code.js';
 import { LoopHeap } from './loop-heap.js';
 import { columnRange, rowRange } from './loops.js';
 
@@ -15,67 +16,83 @@ type Geometry = tf.backend_util.Conv2DInfo;
  * that both operands stay in cache across the tiles.
  */
 
+/** A tile's arguments: where its sums go, where it starts in x and dy, the rectangle, and byte strides. */
 const TILE_PARAMS = [
   'acc', 'x', 'dy', 'batches', 'rows', 'cols',
   'xBatch', 'xRow', 'xCol', 'dyBatch', 'dyRow', 'dyCol', 'accRow',
 ] as const;
-const P = Object.fromEntries(TILE_PARAMS.map((name, i) => [name, i])) as Record<(typeof TILE_PARAMS)[number], number>;
+type TileParams = Record<(typeof TILE_PARAMS)[number], Local<'i32'>>;
 
-const { get, set } = op;
-
-const [B, R, C, XR, DR, XP, DP] = [13, 14, 15, 16, 17, 18, 19];
-const FIRST_VECTOR = 20;
+/** The rectangle walk's counters and pointers: a tile's first locals. */
+const walkLocals = (f: FunctionBuilder) => f.locals('i32', 'imagesLeft', 'rowsLeft', 'colsLeft', 'xRowStart', 'dyRowStart', 'xPixel', 'dyPixel');
+type Walk = ReturnType<typeof walkLocals>;
 
 /**
  * The walk both tiles share: `perPixel` for every pixel of a rows × cols rectangle in each of
- * `batches` images, with XP and DP pointing at the pixel's x and dy; the sums stay in locals.
+ * `batches` images, with xPixel and dyPixel pointing at the pixel's x and dy; the sums stay in locals.
  */
-function rectangle(perPixel: number[]): number[] {
-  const pixel = [...perPixel, ...addTo(XP, P.xCol), ...addTo(DP, P.dyCol)];
-  const row = [...get(XR), ...set(XP), ...get(DR), ...set(DP), ...get(P.cols), ...set(C), ...countDown(C, pixel), ...addTo(XR, P.xRow), ...addTo(DR, P.dyRow)];
-  const image = [...get(P.x), ...set(XR), ...get(P.dy), ...set(DR), ...get(P.rows), ...set(R), ...countDown(R, row), ...addTo(P.x, P.xBatch), ...addTo(P.dy, P.dyBatch)];
-  return [...get(P.batches), ...set(B), ...countDown(B, image)];
+function rectangle(p: TileParams, w: Walk, perPixel: Stmt[]): Stmt[] {
+  const pixel = [...perPixel, addTo(w.xPixel, p.xCol), addTo(w.dyPixel, p.dyCol)];
+  const row = [
+    local.set(w.xPixel, w.xRowStart), local.set(w.dyPixel, w.dyRowStart), local.set(w.colsLeft, p.cols),
+    countDown(w.colsLeft, pixel),
+    addTo(w.xRowStart, p.xRow), addTo(w.dyRowStart, p.dyRow),
+  ];
+  const image = [
+    local.set(w.xRowStart, p.x), local.set(w.dyRowStart, p.dy), local.set(w.rowsLeft, p.rows),
+    countDown(w.rowsLeft, row),
+    addTo(p.x, p.xBatch), addTo(p.dy, p.dyBatch),
+  ];
+  return [local.set(w.imagesLeft, p.batches), countDown(w.imagesLeft, image)];
 }
 
-/** `acc[16v…] += sum` for each of `sums`, in vectors. */
-const addInto = (sums: number[]) => sums.flatMap((sum, v) => [...get(P.acc), ...get(P.acc), ...op.v128Load(16 * v), ...get(sum), ...op.f32x4Add, ...op.v128Store(16 * v)]);
+/** `acc[4v…4v+3] += sums[v]` for each vector v. */
+const addInto = (acc: Local<'i32'>, sums: Array<Local<'v128'>>): Stmt[] =>
+  sums.map((sum, v) => v128.store(acc, f32x4.add(v128.load(acc, 16 * v), sum), 16 * v));
 
 /** Regular convolution: acc[k][4v…4v+3] += x[k] · dy[4v…4v+3] for ciBlock input channels k and coVectors output vectors v. */
-function convTileBody(ciBlock: number, coVectors: number): number[] {
-  const s = FIRST_VECTOR, dv = (v: number) => s + 1 + v;
-  const sums = Array.from({ length: ciBlock }, (_, k) => Array.from({ length: coVectors }, (_, v) => s + 1 + coVectors + k * coVectors + v));
-  const perPixel = [
-    ...Array.from({ length: coVectors }, (_, v) => [...get(DP), ...op.v128Load(16 * v), ...set(dv(v))]).flat(),
-    ...sums.flatMap((row, k) => [
-      ...get(XP), ...op.load32Splat(4 * k), ...set(s),
-      ...row.flatMap((sum, v) => [...get(sum), ...get(s), ...get(dv(v)), ...op.f32x4Mul, ...op.f32x4Add, ...set(sum)]),
-    ]),
-  ];
-  const store = sums.flatMap((row) => [...addInto(row), ...addTo(P.acc, P.accRow)]);
-  return [...vec([[7, I32], [1 + coVectors + ciBlock * coVectors, V128]]), ...rectangle(perPixel), ...store, ...op.end];
-}
+const convTile = (ciBlock: number, coVectors: number): WasmFunction =>
+  wasmFunction(convTileName(ciBlock, coVectors), (f) => {
+    const p = f.params(...TILE_PARAMS);
+    const w = walkLocals(f);
+    const { xk } = f.locals('v128', 'xk'); // x[k] in all four lanes
+    const dyv = f.localList('v128', 'dyv', coVectors);
+    const sums = Array.from({ length: ciBlock }, (_, k) => f.localList('v128', `sum${k}_`, coVectors));
+    const perPixel = [
+      ...dyv.map((d, v) => local.set(d, v128.load(w.dyPixel, 16 * v))),
+      ...sums.flatMap((row, k) => [
+        local.set(xk, v128.load32_splat(w.xPixel, 4 * k)),
+        ...row.map((sum, v) => local.set(sum, f32x4.add(sum, f32x4.mul(xk, dyv[v])))),
+      ]),
+    ];
+    return [...rectangle(p, w, perPixel), ...sums.flatMap((row) => [...addInto(p.acc, row), addTo(p.acc, p.accRow)])];
+  });
 
 /** Depthwise (multiplier 1): acc[4v…4v+3] += x[4v…] · dy[4v…] for `vectors` channel vectors. */
-function depthwiseTileBody(vectors: number): number[] {
-  const sums = Array.from({ length: vectors }, (_, v) => FIRST_VECTOR + v);
-  const perPixel = sums.flatMap((sum, v) => [...get(sum), ...get(XP), ...op.v128Load(16 * v), ...get(DP), ...op.v128Load(16 * v), ...op.f32x4Mul, ...op.f32x4Add, ...set(sum)]);
-  return [...vec([[7, I32], [vectors, V128]]), ...rectangle(perPixel), ...addInto(sums), ...op.end];
-}
+const depthwiseTile = (vectors: number): WasmFunction =>
+  wasmFunction(depthwiseTileName(vectors), (f) => {
+    const p = f.params(...TILE_PARAMS);
+    const w = walkLocals(f);
+    const sums = f.localList('v128', 'sum', vectors);
+    const perPixel = sums.map((sum, v) => local.set(sum, f32x4.add(sum, f32x4.mul(v128.load(w.xPixel, 16 * v), v128.load(w.dyPixel, 16 * v)))));
+    return [...rectangle(p, w, perPixel), ...addInto(p.acc, sums)];
+  });
 
 /** Input channels per tile (the tail of channels one at a time) and output vectors per tile (the tail one vector). */
 const CI_BLOCKS = [4, 1] as const;
 const CO_VECTORS = [2, 1] as const;
 const DEPTHWISE_VECTORS = [4, 1] as const;
-const convTile = (ci: number, co: number) => `conv${ci}x${co}`;
-const depthwiseTile = (v: number) => `depthwise${v}`;
+const convTileName = (ci: number, co: number) => `conv${ci}x${co}`;
+const depthwiseTileName = (v: number) => `depthwise${v}`;
+
+/** The module's functions, in export order. */
+export const FILTER_GRAD_TILES: WasmFunction[] = [
+  ...CI_BLOCKS.flatMap((ci) => CO_VECTORS.map((co) => convTile(ci, co))),
+  ...DEPTHWISE_VECTORS.map((v) => depthwiseTile(v)),
+];
 
 type Tile = (...args: number[]) => void;
-const bindTiles = memoryBound<Record<string, Tile>>(
-  assembleModule([
-    ...CI_BLOCKS.flatMap((ci) => CO_VECTORS.map((co) => ({ name: convTile(ci, co), params: TILE_PARAMS.length, body: convTileBody(ci, co) }))),
-    ...DEPTHWISE_VECTORS.map((v) => ({ name: depthwiseTile(v), params: TILE_PARAMS.length, body: depthwiseTileBody(v) })),
-  ]),
-);
+const bindTiles = memoryBound<Record<string, Tile>>(assembleModule(FILTER_GRAD_TILES));
 
 /** Whether the SIMD filter gradient takes this convolution: output channels in whole vectors (depthwise: multiplier 1 too). */
 export function simdFilterGradFits(g: Geometry, depthwise: boolean): boolean {
@@ -108,9 +125,9 @@ export interface FilterRegion { tap: number; co0: number; co1: number }
 /** The tile calls that cover output channels [co0, co1) of a tap, regular or depthwise (all channels). */
 function tapTiles(g: Geometry, depthwise: boolean, co0: number, co1: number): TileCall[] {
   const CI = g.inChannels, CO = g.outChannels;
-  if (depthwise) return blocks(CI / 4, DEPTHWISE_VECTORS).map(([v, n]) => ({ name: depthwiseTile(n), acc: 4 * v, x: 4 * v, dy: 4 * v }));
+  if (depthwise) return blocks(CI / 4, DEPTHWISE_VECTORS).map(([v, n]) => ({ name: depthwiseTileName(n), acc: 4 * v, x: 4 * v, dy: 4 * v }));
   return blocks(CI, CI_BLOCKS).flatMap(([ci, k]) =>
-    blocks((co1 - co0) / 4, CO_VECTORS).map(([v, n]) => ({ name: convTile(k, n), acc: ci * CO + co0 + 4 * v, x: ci, dy: co0 + 4 * v })),
+    blocks((co1 - co0) / 4, CO_VECTORS).map(([v, n]) => ({ name: convTileName(k, n), acc: ci * CO + co0 + 4 * v, x: ci, dy: co0 + 4 * v })),
   );
 }
 

@@ -1,5 +1,5 @@
 /**
- * Small WebAssembly SIMD loops, assembled here from their opcodes (no toolchain needed), for the
+ * Small WebAssembly SIMD loops, written with the typed builder in ../wasm/code.ts, for the
  * gradient kernels whose arithmetic no tfjs forward kernel expresses cheaply. Each does four floats
  * per instruction over a contiguous run; the caller does the < 4 leftover elements in JS.
  *
@@ -15,91 +15,109 @@
  * Pointers are byte offsets into the memory the module imports (tfjs-wasm's own heap, or a private one).
  */
 
-import { assembleModule, countDown, I32, memoryBound, op, V128, vec, wasmApi, type WasmMemory } from '../wasm-module.js';
+import { assembleModule, memoryBound, wasmApi, type WasmFunction, type WasmMemory } from '../wasm/module.js';
+import { countDown, f32x4, i32, local, v128, wasmFunction, whileBelow, type I32, type Local, type Stmt } from '../wasm/code.js';
 
 export { wasmApi, type WasmMemory };
 
-const { get, set, tee, i32 } = op;
-const load = (p: number) => [...get(p), ...op.v128Load()];
-
-/** `for (; p[0] < end; p[k] += 16 for every pointer k) body`, with `end` = p0 + 4·(n & ~3) computed first. */
-function simdLoop(pointers: number[], n: number, end: number, body: number[]): number[] {
-  const advance = pointers.flatMap((p) => [...get(p), ...i32(16), ...op.i32Add, ...set(p)]);
+/**
+ * `while (p[0] < end) { body; every pointer p[k] += 16 }` over n floats, `end` = p[0] + 4·(n & ~3)
+ * computed first: the leftovers (n mod 4) are the caller's.
+ */
+function simdLoop(pointers: Array<Local<'i32'>>, n: I32, end: Local<'i32'>, body: Stmt[]): Stmt[] {
   return [
-    // end = p0 + ((n >> 2) << 4)
-    ...get(pointers[0]), ...get(n), ...i32(2), ...op.i32ShrU, ...i32(4), ...op.i32Shl, ...op.i32Add, ...set(end),
-    ...op.block, ...op.loop,
-    ...get(pointers[0]), ...get(end), ...op.i32GeU, ...op.brIf(1),
-    ...body,
-    ...advance,
-    ...op.br(0),
-    ...op.end, ...op.end,
+    local.set(end, i32.add(pointers[0], i32.shl(i32.shr_u(n, 2), 4))),
+    whileBelow(pointers[0], end, [...body, ...pointers.map((p) => local.set(p, i32.add(p, 16)))]),
   ];
 }
 
 /**
- * `do { simdLoop over n floats; every pointer k moves to its row start + strides[k] } while (--rows)`:
- * a rectangle of rows in one call (rows ≥ 1; n a multiple of 4, as nothing does the leftovers).
- * `starts` are spare locals, one per pointer.
+ * A rectangle of `rows` rows (≥ 1) of n floats each (n a multiple of 4, as nothing does leftovers):
+ * simdLoop over a row, then every pointer moves to its row's start + its stride. `starts` are spare
+ * locals, one per pointer.
  */
-function simdRows(pointers: number[], strides: number[], starts: number[], rows: number, n: number, end: number, body: number[]): number[] {
-  const nextRow = pointers.flatMap((p, k) => [...get(starts[k]), ...get(strides[k]), ...op.i32Add, ...tee(starts[k]), ...set(p)]);
-  return [...pointers.flatMap((p, k) => [...get(p), ...set(starts[k])]), ...countDown(rows, [...simdLoop(pointers, n, end, body), ...nextRow])];
+function simdRows(pointers: Array<Local<'i32'>>, strides: I32[], starts: Array<Local<'i32'>>, rows: Local<'i32'>, n: I32, end: Local<'i32'>, body: Stmt[]): Stmt[] {
+  const nextRow = pointers.map((p, k) => local.set(p, local.tee(starts[k], i32.add(starts[k], strides[k]))));
+  return [...pointers.map((p, k) => local.set(starts[k], p)), countDown(rows, [...simdLoop(pointers, n, end, body), ...nextRow])];
 }
 
-// mac(acc 0, a 1, b 2, n 3; end 4)
-const MAC = [
-  ...vec([[1, I32]]),
-  ...simdLoop([0, 1, 2], 3, 4, [...get(0), ...load(0), ...load(1), ...load(2), ...op.f32x4Mul, ...op.f32x4Add, ...op.v128Store()]),
-  ...op.end,
-];
-
-/** Over pointers dx 0, taken 1, x 2, y 3, dy 4, with the mask in local m. */
-const firstMaxBody = (m: number) => [
-  ...load(2), ...load(3), ...op.f32x4Eq, ...load(1), ...op.v128AndNot, ...set(m),
-  ...get(0), ...load(0), ...load(4), ...get(m), ...op.v128And, ...op.f32x4Add, ...op.v128Store(),
-  ...get(1), ...load(1), ...get(m), ...op.v128Or, ...op.v128Store(),
-];
-
-// firstMaxGrad(dx 0, taken 1, x 2, y 3, dy 4, n 5; end 6, m 7)
-const FIRST_MAX_GRAD = [...vec([[1, I32], [1, V128]]), ...simdLoop([0, 1, 2, 3, 4], 5, 6, firstMaxBody(7)), ...op.end];
-
-// firstMaxGradRows(dx 0, taken 1, x 2, y 3, dy 4, n 5, rows 6, xStride 7, outStride 8; end 9, starts 10–14, m 15)
-const FIRST_MAX_GRAD_ROWS = [
-  ...vec([[6, I32], [1, V128]]),
-  ...simdRows([0, 1, 2, 3, 4], [7, 8, 7, 8, 8], [10, 11, 12, 13, 14], 6, 5, 9, firstMaxBody(15)),
-  ...op.end,
-];
-
-// reluGrad(dx 0, x 1, dy 2, n 3; end 4, zero 5): a v128 local starts as zeros
-const RELU_GRAD = [
-  ...vec([[1, I32], [1, V128]]),
-  ...simdLoop([0, 1, 2], 3, 4, [...get(0), ...load(2), ...load(1), ...get(5), ...op.f32x4Gt, ...op.v128And, ...op.v128Store()]),
-  ...op.end,
-];
+const mac = wasmFunction('mac', (f) => {
+  const { acc, a, b, n } = f.params('acc', 'a', 'b', 'n');
+  const { end } = f.locals('i32', 'end');
+  return simdLoop([acc, a, b], n, end, [v128.store(acc, f32x4.add(v128.load(acc), f32x4.mul(v128.load(a), v128.load(b))))]);
+});
 
 /**
- * firstMaxWindow(dx 0, x 1, y 2, dy 3, n 4, rows 5, xStride 6, outStride 7, tap offsets 8–16; end 17,
- * starts 18–21, Y 22, D 23, T 24, M 25): a 3×3 window's nine taps per output vector in registers, for
- * outputs whose taps all lie inside x (x and dx point at the window's corner, offsets in bytes).
+ * One vector of the first-max rule: m = (x == y) ∧ ¬taken; dx += m ? dy : 0; taken |= m.
+ * `m` is a v128 local.
  */
-const WINDOW_TAPS = 9;
-const tapAddress = (base: number, t: number) => [...get(base), ...get(8 + t), ...op.i32Add];
-const FIRST_MAX_WINDOW = [
-  ...vec([[5, I32], [4, V128]]),
-  ...simdRows([0, 1, 2, 3], [6, 6, 7, 7], [18, 19, 20, 21], 5, 4, 17, [
-    ...load(2), ...set(22), ...load(3), ...set(23), ...op.v128Zero, ...set(24),
-    ...Array.from({ length: WINDOW_TAPS }, (_, t) => [
-      ...tapAddress(1, t), ...op.v128Load(), ...get(22), ...op.f32x4Eq, ...get(24), ...op.v128AndNot, ...set(25),
-      ...get(24), ...get(25), ...op.v128Or, ...set(24),
-      ...tapAddress(0, t), ...tapAddress(0, t), ...op.v128Load(), ...get(23), ...get(25), ...op.v128And, ...op.f32x4Add, ...op.v128Store(),
-    ]).flat(),
-  ]),
-  ...op.end,
-];
+function firstMax(p: Record<'dx' | 'taken' | 'x' | 'y' | 'dy', I32>, m: Local<'v128'>): Stmt[] {
+  return [
+    local.set(m, v128.andnot(f32x4.eq(v128.load(p.x), v128.load(p.y)), v128.load(p.taken))),
+    v128.store(p.dx, f32x4.add(v128.load(p.dx), v128.and(v128.load(p.dy), m))),
+    v128.store(p.taken, v128.or(v128.load(p.taken), m)),
+  ];
+}
 
-// copyRows(dst 0, src 1, n 2, rows 3, dstStride 4, srcStride 5; end 6, starts 7–8)
-const COPY_ROWS = [...vec([[3, I32]]), ...simdRows([0, 1], [4, 5], [7, 8], 3, 2, 6, [...get(0), ...load(1), ...op.v128Store()]), ...op.end];
+const FIRST_MAX_POINTERS = ['dx', 'taken', 'x', 'y', 'dy'] as const;
+
+const firstMaxGrad = wasmFunction('firstMaxGrad', (f) => {
+  const p = f.params(...FIRST_MAX_POINTERS, 'n');
+  const { end } = f.locals('i32', 'end');
+  const { m } = f.locals('v128', 'm');
+  return simdLoop(FIRST_MAX_POINTERS.map((k) => p[k]), p.n, end, firstMax(p, m));
+});
+
+const firstMaxGradRows = wasmFunction('firstMaxGradRows', (f) => {
+  const p = f.params(...FIRST_MAX_POINTERS, 'n', 'rows', 'xStride', 'outStride');
+  const { end } = f.locals('i32', 'end');
+  const starts = f.localList('i32', 'start', FIRST_MAX_POINTERS.length);
+  const { m } = f.locals('v128', 'm');
+  // dx and x walk x's rows; taken, y and dy walk the output's
+  const strides = [p.xStride, p.outStride, p.xStride, p.outStride, p.outStride];
+  return simdRows(FIRST_MAX_POINTERS.map((k) => p[k]), strides, starts, p.rows, p.n, end, firstMax(p, m));
+});
+
+const reluGrad = wasmFunction('reluGrad', (f) => {
+  const { dx, x, dy, n } = f.params('dx', 'x', 'dy', 'n');
+  const { end } = f.locals('i32', 'end');
+  const { zero } = f.locals('v128', 'zero'); // never set: locals start as zeros
+  return simdLoop([dx, x, dy], n, end, [v128.store(dx, v128.and(v128.load(dy), f32x4.gt(v128.load(x), zero)))]);
+});
+
+const WINDOW_TAPS = 9;
+
+/**
+ * A 3×3 window's nine taps per output vector in registers, for outputs whose taps all lie inside x
+ * (x and dx point at the window's corner; tap offsets in bytes from it, in window order).
+ */
+const firstMaxWindow = wasmFunction('firstMaxWindow', (f) => {
+  const { dx, x, y, dy, n, rows, xStride, outStride } = f.params('dx', 'x', 'y', 'dy', 'n', 'rows', 'xStride', 'outStride');
+  const taps = f.paramList('tap', WINDOW_TAPS);
+  const { end } = f.locals('i32', 'end');
+  const starts = f.localList('i32', 'start', 4);
+  const { max, grad, taken, m } = f.locals('v128', 'max', 'grad', 'taken', 'm');
+  return simdRows([dx, x, y, dy], [xStride, xStride, outStride, outStride], starts, rows, n, end, [
+    local.set(max, v128.load(y)),
+    local.set(grad, v128.load(dy)),
+    local.set(taken, v128.zero()),
+    ...taps.flatMap((tap) => [
+      local.set(m, v128.andnot(f32x4.eq(v128.load(i32.add(x, tap)), max), taken)),
+      local.set(taken, v128.or(taken, m)),
+      v128.store(i32.add(dx, tap), f32x4.add(v128.load(i32.add(dx, tap)), v128.and(grad, m))),
+    ]),
+  ]);
+});
+
+const copyRows = wasmFunction('copyRows', (f) => {
+  const { dst, src, n, rows, dstStride, srcStride } = f.params('dst', 'src', 'n', 'rows', 'dstStride', 'srcStride');
+  const { end } = f.locals('i32', 'end');
+  const starts = f.localList('i32', 'start', 2);
+  return simdRows([dst, src], [dstStride, srcStride], starts, rows, n, end, [v128.store(dst, v128.load(src))]);
+});
+
+/** The module's functions, in export order. */
+export const SIMD_LOOP_FUNCTIONS: WasmFunction[] = [mac, firstMaxGrad, reluGrad, firstMaxGradRows, copyRows, firstMaxWindow];
 
 export interface SimdLoops {
   memory: WasmMemory;
@@ -111,16 +129,7 @@ export interface SimdLoops {
   firstMaxWindow(dx: number, x: number, y: number, dy: number, n: number, rows: number, xStride: number, outStride: number, ...tapOffsets: number[]): void;
 }
 
-const bindLoops = memoryBound<Omit<SimdLoops, 'memory'>>(
-  assembleModule([
-    { name: 'mac', params: 4, body: MAC },
-    { name: 'firstMaxGrad', params: 6, body: FIRST_MAX_GRAD },
-    { name: 'reluGrad', params: 4, body: RELU_GRAD },
-    { name: 'firstMaxGradRows', params: 9, body: FIRST_MAX_GRAD_ROWS },
-    { name: 'copyRows', params: 6, body: COPY_ROWS },
-    { name: 'firstMaxWindow', params: 8 + WINDOW_TAPS, body: FIRST_MAX_WINDOW },
-  ]),
-);
+const bindLoops = memoryBound<Omit<SimdLoops, 'memory'>>(assembleModule(SIMD_LOOP_FUNCTIONS));
 
 /** The loops bound to `memory` (one instance per memory, made on first use). */
 export function simdLoops(memory: WasmMemory): SimdLoops {
