@@ -32,7 +32,7 @@ export {
   type EvalStepOptions,
 } from './train-step.js';
 export { createSearchStep, DARTS_SEARCH_DEFAULTS, type ArchTerm, type SearchStep, type SearchStepOptions, type SearchStepResult } from './search-step.js';
-export { unrolledArchGrads, HVP_RADIUS, type UnrolledProblem } from './second-order.js';
+export { unrolledArchGrads, type UnrolledProblem } from './second-order.js';
 export { saveCheckpoint, loadCheckpoint, CHECKPOINT_FILE, type CheckpointId, type CheckpointState, type TrainingParts } from './checkpoint.js';
 export { createParamStore, ParamBuilder, disposeStore, type ParamStore } from './params.js';
 export { UserError } from './errors.js';
