@@ -165,7 +165,7 @@ function stepsIn(loop: Loop): number {
 /** A NaN or Inf from nn's step (its update was not applied), as the stage's one-sentence failure. */
 function nonFinite(error: NonFiniteError, epoch: number, step: number): UserError {
   return new UserError(
-    `darts-search: ${error.message} at epoch ${epoch + 1}, step ${step + 1}; lower lr or archLr, or lambda. The checkpoint of the last finished epoch is kept and nothing is written.`,
+    `darts-search stopped at epoch ${epoch + 1}, step ${step + 1}: ${error.message}; lower lr, archLr or lambda (the checkpoint of the last finished epoch is kept, nothing is written).`,
   );
 }
 

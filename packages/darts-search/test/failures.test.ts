@@ -33,7 +33,7 @@ describe('a loss that is not finite', () => {
     const scratchDir = join(root, 'scratch');
     const logs: string[] = [];
     const search = runSearch({ params, data, scratchDir, progress: () => undefined, log: (m) => logs.push(m) });
-    await expect(search).rejects.toThrow(/^darts-search: the architecture loss is not finite \(NaN or Inf\) at epoch 2, step 1;/);
+    await expect(search).rejects.toThrow(/^darts-search stopped at epoch 2, step 1: the architecture loss is not finite \(NaN or Inf\); lower lr/);
     await expect(search).rejects.toBeInstanceOf(UserError);
     expect(logs.filter((l) => l.startsWith('epoch 1/3'))).toHaveLength(1);
     const { metadata } = decodeSafetensors(await readFile(join(scratchDir, CHECKPOINT_FILE)));

@@ -84,7 +84,7 @@ async function save(t: Training, hooks: TrainHooks, finished: number): Promise<v
 /** A NaN or Inf from nn's step (its update was not applied), as the stage's one-sentence failure. */
 function nonFinite(error: NonFiniteError, epoch: number, step: number): UserError {
   return new UserError(
-    `retrain-eval: ${error.message} at epoch ${epoch + 1}, step ${step + 1}; lower lr or check the data. The checkpoint of the last finished epoch is kept and nothing is written.`,
+    `retrain-eval stopped at epoch ${epoch + 1}, step ${step + 1}: ${error.message}; lower lr or check the data (the checkpoint of the last finished epoch is kept, nothing is written).`,
   );
 }
 

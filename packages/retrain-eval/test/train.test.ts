@@ -90,7 +90,7 @@ describe('a loss that is not finite', () => {
       // After the first epoch (and its checkpoint) a weight turns NaN, as a diverging run's would.
       const poison = () => net.weights[0].assign(tf.fill(net.weights[0].shape, Number.NaN));
       const training = trainEvalNetwork(net, data.train, data.val, { ...options, epochs: 3 }, { checkpoint: { dir, runKey: 'k' }, onEpoch: (r) => r.epoch === 0 && poison() });
-      await expect(training).rejects.toThrow(/^retrain-eval: the training loss is not finite \(NaN or Inf\) at epoch 2, step 1;/);
+      await expect(training).rejects.toThrow(/^retrain-eval stopped at epoch 2, step 1: the training loss is not finite \(NaN or Inf\); lower lr/);
       await expect(training).rejects.toBeInstanceOf(UserError);
       const { tensors, metadata } = decodeSafetensors(await readFile(join(dir, CHECKPOINT_FILE)));
       expect(JSON.parse(metadata['lenna.state']).epoch).toBe(1);
