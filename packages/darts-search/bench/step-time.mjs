@@ -1,9 +1,9 @@
-// Times one darts-search iteration (α step, then weight step) on the active backend (LENNA_BACKEND, default: best installed).
+// Times one darts-search iteration (α step, then weight step: nn's createSearchStep, as the stage runs it)
+// on the active backend (LENNA_BACKEND, default: best installed).
 // Usage: node bench/step-time.mjs [--json] [--C 4] [--layers 3] [--hw 16] [--batch 16] [--reps 3]
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@lenna/compute';
-import { createSearchNetwork } from '@lenna/nn';
-import { createSearcher } from '../dist/index.js';
+import { createSearchNetwork, createSearchStep, DARTS_SEARCH_DEFAULTS } from '@lenna/nn';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -17,8 +17,6 @@ const batch = (seed) => ({
   x: tf.randomNormal([config.batch, config.hw, config.hw, 1], 0, 1, 'float32', seed),
   y: tf.tensor1d(Array.from({ length: config.batch }, (_, i) => i % 10), 'int32'),
 });
-const objective = { lambda: 0, form: 'additive', beta: 0.6, reference: 1 };
-const stepOptions = { momentum: 0.9, weightDecay: 3e-4, gradClip: 5, archLr: 3e-4, archBetas: [0.5, 0.999], archWeightDecay: 1e-3, objective };
 
 function time(fn) {
   fn();
@@ -30,13 +28,13 @@ function time(fn) {
 const rows = [];
 for (const order of ['first', 'second']) {
   const net = createSearchNetwork({ C: config.C, layers: config.layers, numClasses: 10, inputChannels: 1, inputSize: config.hw, seed: 0 });
-  const searcher = createSearcher(net, undefined, { ...stepOptions, order });
+  const step = createSearchStep(net, { ...DARTS_SEARCH_DEFAULTS, order });
   const [train, val] = [batch(1), batch(2)];
-  const archMs = time(() => searcher.archStep(train, val, 0.025));
-  const weightMs = order === 'first' ? time(() => searcher.weightStep(train, 0.025)) : rows[0].weight_ms;
-  rows.push({ order, arch_ms: archMs, weight_ms: weightMs, iteration_ms: archMs + weightMs });
+  const weightMs = time(() => step.step(train, undefined, 0.025));
+  const iterationMs = time(() => step.step(train, val, 0.025));
+  rows.push({ order, arch_ms: iterationMs - weightMs, weight_ms: weightMs, iteration_ms: iterationMs });
   tf.dispose([train.x, train.y, val.x, val.y]);
-  searcher.dispose();
+  step.dispose();
   net.dispose();
 }
 

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { createBatcher } from '@lenna/data';
-import { crossEntropy, genotypeToText, type SearchNetwork } from '@lenna/nn';
+import { countCorrect, crossEntropy, genotypeToText, type SearchNetwork } from '@lenna/nn';
 import type { SearchData } from './data.js';
 import { meanAlphaEntropy, type HistoryRow } from './history.js';
 import type { LatencyTerm } from './latency.js';
-import { countCorrect } from './step.js';
 
 /** What an epoch's report reads: the network, its α half and the latency term. */
 export interface ReportSource {

@@ -1,15 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { canonicalJson, sha256Hex, UserError, type ProgressEvent } from '@lenna/core';
-import { createBatcher, type Batcher, type ImageSet } from '@lenna/data';
-import { cosineLr, createSearchNetwork, loadState, saveState, type Genotype, type SearchNetwork } from '@lenna/nn';
+import { createBatcher, type Batcher, type BatcherState, type ImageSet } from '@lenna/data';
+import {
+  cosineLr,
+  createSearchNetwork,
+  createSearchStep,
+  loadCheckpoint,
+  NonFiniteError,
+  saveCheckpoint,
+  type ArchTerm,
+  type Genotype,
+  type SearchNetwork,
+  type SearchStep,
+  type TrainingParts,
+} from '@lenna/nn';
 import type { LatencyModel } from '@lenna/predictor';
-import { readCheckpoint, withoutPrefix, withPrefix, writeCheckpoint } from './checkpoint.js';
+import { architectureLoss, type LatencyObjective } from './arch-loss.js';
 import type { SearchData } from './data.js';
 import { describeRow, epochRow, expectedMs } from './epoch-report.js';
 import type { HistoryRow } from './history.js';
 import { createLatencyTerm, type LatencyTerm } from './latency.js';
 import type { DartsSearchParams } from './params.js';
-import { createSearcher, type Searcher } from './step.js';
 
 export interface SearchSetup {
   params: DartsSearchParams;
@@ -37,7 +48,7 @@ export interface SearchResult {
 interface Loop {
   setup: SearchSetup;
   net: SearchNetwork;
-  searcher: Searcher;
+  step: SearchStep;
   latency?: LatencyTerm;
   weights: Batcher;
   arch: Batcher;
@@ -58,6 +69,17 @@ function runKeyOf(setup: SearchSetup): string {
   return sha256Hex(canonicalJson({ params: setup.params, latencyBatch: setup.latency?.batch ?? null, ops: setup.latency?.model.ops ?? null }));
 }
 
+/** What a checkpoint holds besides the tensors: the only randomness after initialisation is the batchers'. */
+interface SearchState {
+  weightsBatcher: BatcherState;
+  archBatcher: BatcherState;
+  history: HistoryRow[];
+  /** L_ref in ms (null without a latency model). */
+  reference: number | null;
+}
+
+const CHECKPOINT_FORMAT = 'lenna-darts-search-checkpoint-v2';
+
 function createNetwork(params: DartsSearchParams, data: SearchData): SearchNetwork {
   return createSearchNetwork({
     C: params.C,
@@ -71,6 +93,14 @@ function createNetwork(params: DartsSearchParams, data: SearchData): SearchNetwo
   });
 }
 
+/** The latency term of the architecture loss, for nn's step: E[lat](α) joined to CE by the objective. */
+function latencyArchTerm(latency: LatencyTerm | undefined, objective: LatencyObjective): ArchTerm | undefined {
+  if (!latency || objective.lambda === 0) return undefined;
+  return {
+    value: (alphas) => latency.expected(alphas.normal, alphas.reduce),
+    combine: (ce, expected) => architectureLoss(ce, expected, objective),
+  };
+}
 
 function setUp(setup: SearchSetup): Loop {
   const { params, data } = setup;
@@ -80,13 +110,24 @@ function setUp(setup: SearchSetup): Loop {
   if (params.latencyLoss === 'multiplicative' && params.lambda > 0 && reference !== null && reference <= 1e-3) {
     throw new UserError(`latencyLoss multiplicative needs E[lat] above 1 µs (log of µs stays positive), but the initial α gives ${reference} ms; use latencyLoss additive.`);
   }
-  const objective = { lambda: params.lambda, form: params.latencyLoss, beta: params.beta, reference: reference ?? 1 };
-  const searcher = createSearcher(net, latency, { ...params, objective });
+  const objective: LatencyObjective = { lambda: params.lambda, form: params.latencyLoss, beta: params.beta, reference: reference ?? 1 };
+  const step = createSearchStep(net, {
+    order: params.order,
+    weightLr: params.lr,
+    momentum: params.momentum,
+    weightDecay: params.weightDecay,
+    gradClip: params.gradClip,
+    alphaLr: params.archLr,
+    alphaBeta1: params.archBetas[0],
+    alphaBeta2: params.archBetas[1],
+    alphaWeightDecay: params.archWeightDecay,
+    archTerm: latencyArchTerm(latency, objective),
+  });
   const batcher = (set: ImageSet, seed: number) => createBatcher(set, { batchSize: params.batchSize, seed, dropLast: true });
   return {
     setup,
     net,
-    searcher,
+    step,
     latency,
     weights: batcher(data.weights, params.seed),
     arch: batcher(data.arch, (params.seed ^ 0x9e3779b9) >>> 0),
@@ -96,37 +137,24 @@ function setUp(setup: SearchSetup): Loop {
   };
 }
 
+function trainingParts(loop: Loop): TrainingParts {
+  return { net: loop.net, optimizers: { weights: loop.step.weightOptimizer, alphas: loop.step.alphaOptimizer } };
+}
+
 async function restore(loop: Loop): Promise<number> {
-  const checkpoint = await readCheckpoint(loop.setup.scratchDir, loop.runKey);
+  const checkpoint = await loadCheckpoint<SearchState>(loop.setup.scratchDir, { format: CHECKPOINT_FORMAT, runKey: loop.runKey }, trainingParts(loop));
   if (!checkpoint) return 0;
-  const { state, tensors } = checkpoint;
-  loadState(loop.net, withoutPrefix(tensors, 'net'), { where: 'the darts-search checkpoint' });
-  loop.searcher.weightOptimizer.loadState(withoutPrefix(tensors, 'opt.weights'));
-  loop.searcher.alphaOptimizer.loadState(withoutPrefix(tensors, 'opt.alphas'));
+  const { epoch, state } = checkpoint;
   loop.weights.setState(state.weightsBatcher);
   loop.arch.setState(state.archBatcher);
   loop.history = state.history;
-  loop.setup.log(`resuming darts-search after epoch ${state.epoch} of ${loop.setup.params.epochs}`);
-  return state.epoch;
+  loop.setup.log(`resuming darts-search after epoch ${epoch} of ${loop.setup.params.epochs}`);
+  return epoch;
 }
 
 async function save(loop: Loop, finished: number): Promise<void> {
-  await writeCheckpoint(loop.setup.scratchDir, {
-    state: {
-      format: 'lenna-darts-search-checkpoint',
-      runKey: loop.runKey,
-      epoch: finished,
-      weightsBatcher: loop.weights.getState(),
-      archBatcher: loop.arch.getState(),
-      history: loop.history,
-      reference: loop.reference,
-    },
-    tensors: {
-      ...withPrefix(saveState(loop.net), 'net'),
-      ...withPrefix(loop.searcher.weightOptimizer.state(), 'opt.weights'),
-      ...withPrefix(loop.searcher.alphaOptimizer.state(), 'opt.alphas'),
-    },
-  });
+  const state: SearchState = { weightsBatcher: loop.weights.getState(), archBatcher: loop.arch.getState(), history: loop.history, reference: loop.reference };
+  await saveCheckpoint(loop.setup.scratchDir, { format: CHECKPOINT_FORMAT, runKey: loop.runKey }, trainingParts(loop), { epoch: finished, state });
 }
 
 function stepsIn(loop: Loop): number {
@@ -134,8 +162,11 @@ function stepsIn(loop: Loop): number {
   return cap === null ? loop.weights.batchesPerEpoch : Math.min(cap, loop.weights.batchesPerEpoch);
 }
 
-function nonFinite(what: string, epoch: number, step: number): Error {
-  return new Error(`darts-search: the ${what} is not finite (NaN or Inf) at epoch ${epoch + 1}, step ${step + 1}; lower lr or archLr, or lambda. The checkpoint of the last finished epoch is kept.`);
+/** A NaN or Inf from nn's step (its update was not applied), as the stage's one-sentence failure. */
+function nonFinite(error: NonFiniteError, epoch: number, step: number): UserError {
+  return new UserError(
+    `darts-search stopped at epoch ${epoch + 1}, step ${step + 1}: ${error.message}; lower lr, archLr or lambda (the checkpoint of the last finished epoch is kept, nothing is written).`,
+  );
 }
 
 function disposeBatch(b: { x: tf.Tensor; y: tf.Tensor }): void {
@@ -150,20 +181,17 @@ function trainEpoch(loop: Loop, epoch: number, lr: number): { loss: number; acc:
   for (let step = 0; step < steps; step++) {
     if (loop.setup.signal?.aborted) throw new SearchInterrupted(epoch, step);
     const train = loop.weights.next();
+    const val = epoch >= params.warmupEpochs ? loop.arch.next() : undefined;
     try {
-      if (epoch >= params.warmupEpochs) {
-        const val = loop.arch.next();
-        const archLoss = loop.searcher.archStep(train, val, lr);
-        disposeBatch(val);
-        if (!Number.isFinite(archLoss)) throw nonFinite('architecture loss', epoch, step);
-      }
-      const r = loop.searcher.weightStep(train, lr);
-      if (!Number.isFinite(r.loss)) throw nonFinite('training loss', epoch, step);
+      const r = loop.step.step(train, val, lr);
       lossSum += r.loss * train.y.shape[0];
       correct += r.correct;
       seen += train.y.shape[0];
+    } catch (error) {
+      throw error instanceof NonFiniteError ? nonFinite(error, epoch, step) : error;
     } finally {
       disposeBatch(train);
+      if (val) disposeBatch(val);
     }
     loop.setup.progress({ done: epoch * steps + step + 1, total: params.epochs * steps, label: `epoch ${epoch + 1}/${params.epochs} step ${step + 1}/${steps}` });
   }
@@ -202,6 +230,6 @@ export async function runSearch(setup: SearchSetup): Promise<SearchResult> {
     loop.net.dispose();
     throw error;
   } finally {
-    loop.searcher.dispose();
+    loop.step.dispose();
   }
 }

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
-import { decodeSafetensors } from '@lenna/core';
+import { decodeSafetensors, UserError } from '@lenna/core';
 import { loadDataset } from '@lenna/data';
-import { CHECKPOINT_FILE, dartsSearchParams, runSearch, type SearchData } from '../src/index.js';
+import { CHECKPOINT_FILE } from '@lenna/nn';
+import { dartsSearchParams, runSearch, type SearchData } from '../src/index.js';
 import { TINY_PARAMS } from './helpers.js';
 
 let root: string;
@@ -31,9 +32,9 @@ describe('a loss that is not finite', () => {
     const data: SearchData = { weights, arch, hw: train.height, channels: train.channels, numClasses: train.numClasses };
     const scratchDir = join(root, 'scratch');
     const logs: string[] = [];
-    await expect(runSearch({ params, data, scratchDir, progress: () => undefined, log: (m) => logs.push(m) })).rejects.toThrow(
-      /architecture loss is not finite \(NaN or Inf\) at epoch 2, step 1/,
-    );
+    const search = runSearch({ params, data, scratchDir, progress: () => undefined, log: (m) => logs.push(m) });
+    await expect(search).rejects.toThrow(/^darts-search stopped at epoch 2, step 1: the architecture loss is not finite \(NaN or Inf\); lower lr/);
+    await expect(search).rejects.toBeInstanceOf(UserError);
     expect(logs.filter((l) => l.startsWith('epoch 1/3'))).toHaveLength(1);
     const { metadata } = decodeSafetensors(await readFile(join(scratchDir, CHECKPOINT_FILE)));
     expect(JSON.parse(metadata['lenna.state']).epoch).toBe(1);

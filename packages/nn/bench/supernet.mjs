@@ -1,4 +1,5 @@
-// One first-order DARTS search step at the reference configuration, per backend.
+// One first-order DARTS search step at the reference configuration, per backend: nn's
+// createSearchStep(...).step(train, val), the very call darts-search makes every iteration.
 // Usage: node bench/supernet.mjs [--json] [--all] [--steps N]   (build the package first)
 //   --all   also the cpu backend (a forward pass alone takes ~50 s there)
 //   --json  print, as the last line, [{"backend","msPerStep","peakRssMB"}]
@@ -48,7 +49,7 @@ function parent() {
     rows.push(JSON.parse(out.trim().split('\n').pop()));
   }
   const { C, layers, nodes, batch, size, channels, classes } = REFERENCE;
-  console.log(`supernet: first-order DARTS step, C ${C}, ${layers} cells, ${nodes} nodes, 8 ops, batch ${batch}, ${size}×${size}×${channels}, ${classes} classes`);
+  console.log(`supernet: first-order DARTS step (nn's createSearchStep, as darts-search runs it), C ${C}, ${layers} cells, ${nodes} nodes, 8 ops, batch ${batch}, ${size}×${size}×${channels}, ${classes} classes`);
   console.log('backend          ms/step    peak RSS MB   steps');
   for (const r of rows) console.log(`${r.backend.padEnd(16)} ${r.msPerStep.toFixed(0).padStart(8)} ${r.peakRssMB.toFixed(0).padStart(13)} ${String(r.steps).padStart(7)}`);
   if (flag('--json')) console.log(JSON.stringify(rows.map(({ backend, msPerStep, peakRssMB }) => ({ backend, msPerStep, peakRssMB }))));
@@ -62,10 +63,7 @@ async function child(backend, steps) {
   await initBackend({ backend, quiet: true });
   const { C, layers, nodes, batch, size, channels, classes } = REFERENCE;
   const net = nn.createSearchNetwork({ C, layers, nodes, numClasses: classes, inputChannels: channels, inputSize: size, seed: 0 });
-  const search = nn.createFirstOrderSearch(net, {
-    weightLr: 0.025, momentum: 0.9, weightDecay: 3e-4, gradClip: 5,
-    alphaLr: 3e-4, alphaBeta1: 0.5, alphaBeta2: 0.999, alphaWeightDecay: 1e-3,
-  });
+  const search = nn.createSearchStep(net, { ...nn.DARTS_SEARCH_DEFAULTS, order: 'first' });
   const rng = createRng(1);
   const makeBatch = () => ({
     x: tf.tensor4d(Float32Array.from({ length: batch * size * size * channels }, () => rng.normal()), [batch, size, size, channels]),

@@ -6,7 +6,7 @@ import { parseGenotype, type Genotype } from './genotype.js';
 import { batchNormLayer, convLayer, outSize, reluLayer, sequence, type ForwardContext, type Layer } from './layers.js';
 import { createOp, identityLayer, type OpName } from './ops.js';
 import { createParamStore, disposeStore, ParamBuilder, varsUnder, type ParamStore } from './params.js';
-import { segmentedGradients } from './segmented-grads.js';
+import { DEFAULT_TAPE_BUDGET_BYTES, segmentedGradients, tapedTailCells } from './segmented-grads.js';
 import { cellShapes, type CellShape } from './shapes.js';
 import { createClassifier, createStem, type Classifier } from './stem.js';
 
@@ -31,24 +31,34 @@ export interface EvalForwardOptions {
   rng?: Rng;
 }
 
+export interface EvalGradientOptions {
+  dropPathProb?: number;
+  /** Stream for the drop-path masks (default: the network's dropPathRng). */
+  rng?: Rng;
+  /**
+   * Estimated tape memory the trailing cells may use to run once under the backward pass's tape
+   * instead of twice (as the supernet's, counting each op as an edge); 0 recomputes every cell. Default 1.5 GB.
+   */
+  tapeBudgetBytes?: number;
+}
+
 export interface EvalNetwork {
   kind: 'eval';
   config: Required<EvalNetworkConfig>;
   shapes: CellShape[];
   weights: tf.Variable[];
   store: ParamStore;
+  /** The network's own drop-path mask stream (seeded from its seed); a checkpoint saves its state. */
+  dropPathRng: Rng;
   /** logitsAux is present in training when the network has an auxiliary head. */
   forward(x: tf.Tensor4D, opts: EvalForwardOptions): { logits: tf.Tensor2D; logitsAux?: tf.Tensor2D };
   /**
    * Training-mode loss and gradients of all weights, backpropagated one cell at a time as the
-   * supernet's (each cell recomputed with the same drop-path masks), so memory holds one cell's
-   * tape. `loss` gets the auxiliary logits when the network has the head. Caller disposes the grads.
+   * supernet's (a recomputed cell reuses its drop-path masks), so memory holds one cell's tape
+   * beyond the taped tail. `loss` gets the auxiliary logits when the network has the head; it runs
+   * once. Caller disposes the grads.
    */
-  gradients(
-    x: tf.Tensor4D,
-    loss: (logits: tf.Tensor2D, logitsAux?: tf.Tensor2D) => tf.Scalar,
-    opts?: { dropPathProb?: number; rng?: Rng },
-  ): { loss: number; grads: tf.NamedTensorMap };
+  gradients(x: tf.Tensor4D, loss: (logits: tf.Tensor2D, logitsAux?: tf.Tensor2D) => tf.Scalar, opts?: EvalGradientOptions): { loss: number; grads: tf.NamedTensorMap };
   macs(): number;
   dispose(): void;
 }
@@ -119,7 +129,7 @@ export function createEvalNetwork(userConfig: EvalNetworkConfig): EvalNetwork {
     return logitsAux ? { logits, logitsAux } : { logits };
   };
 
-  const gradients = (x: tf.Tensor4D, loss: (logits: tf.Tensor2D, logitsAux?: tf.Tensor2D) => tf.Scalar, opts: { dropPathProb?: number; rng?: Rng } = {}) => {
+  const gradients = (x: tf.Tensor4D, loss: (logits: tf.Tensor2D, logitsAux?: tf.Tensor2D) => tf.Scalar, opts: EvalGradientOptions = {}) => {
     const drop = opts.dropPathProb ?? 0;
     const source = opts.rng ?? dropRng;
     const last = cells.length - 1;
@@ -142,7 +152,8 @@ export function createEvalNetwork(userConfig: EvalNetworkConfig): EvalNetwork {
         vars: [...varsUnder(store, 'classifier.'), ...(auxiliary ? varsUnder(store, 'auxiliary.') : [])],
       },
     };
-    const r = segmentedGradients(segmented, x, true);
+    const tail = tapedTailCells(shapes, x.shape[0], genotype.normal.length, opts.tapeBudgetBytes ?? DEFAULT_TAPE_BUDGET_BYTES);
+    const r = segmentedGradients(segmented, x, true, tail);
     return { loss: r.loss, grads: r.grads };
   };
 
@@ -152,6 +163,7 @@ export function createEvalNetwork(userConfig: EvalNetworkConfig): EvalNetwork {
     shapes,
     weights: Array.from(store.weights.values()),
     store,
+    dropPathRng: dropRng,
     forward,
     gradients,
     macs: () => evalMacs(config.inputSize, stem, cells, classifier),

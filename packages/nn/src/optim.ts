@@ -33,10 +33,15 @@ function loadSlots(slots: Map<number, tf.Variable>, prefix: string, state: Recor
   });
 }
 
+export interface SgdOptimizer extends Optimizer {
+  /** Variable i's momentum buffer, once a step has made one (DARTS's virtual step reads it). */
+  momentumBuffer(i: number): tf.Variable | undefined;
+}
+
 /**
  * PyTorch's SGD: g ← g + wd·p; buf ← momentum·buf + g (buf = g at the first step); p ← p − lr·buf.
  */
-export function createSgd(variables: tf.Variable[], o: SgdOptions): Optimizer {
+export function createSgd(variables: tf.Variable[], o: SgdOptions): SgdOptimizer {
   const momentum = o.momentum ?? 0;
   const wd = o.weightDecay ?? 0;
   const bufs = new Map<number, tf.Variable>();
@@ -70,6 +75,7 @@ export function createSgd(variables: tf.Variable[], o: SgdOptions): Optimizer {
       steps = Number(state.step?.data[0] ?? 0);
       loadSlots(bufs, 'momentum', state, variables);
     },
+    momentumBuffer: (i) => bufs.get(i),
     dispose: () => bufs.forEach((b) => b.dispose()),
   };
 }
@@ -136,11 +142,17 @@ export function createAdam(variables: tf.Variable[], o: AdamOptions): Optimizer 
  */
 export function clipGradNorm(grads: Grads, maxNorm: number): { grads: Grads; norm: number } {
   const names = Object.keys(grads);
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]))))).dataSync()[0]);
+  const norm = globalNorm(Object.values(grads));
   const coef = maxNorm / (norm + 1e-6);
   const out: Grads = {};
   for (const k of names) out[k] = coef < 1 ? tf.mul(grads[k], coef) : tf.clone(grads[k]);
   return { grads: out, norm };
+}
+
+/** The L2 norm of all the tensors together (0 for none). */
+export function globalNorm(tensors: tf.Tensor[]): number {
+  if (tensors.length === 0) return 0;
+  return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((t) => tf.sum(tf.square(t))))).dataSync()[0]);
 }
 
 /** CosineAnnealingLR: lrMin + (lr0 − lrMin)·(1 + cos(π·t/T))/2 at epoch t of T. */

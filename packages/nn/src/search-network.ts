@@ -4,7 +4,7 @@ import { applyMixedEdge, cellEdges, createMixedEdges, edgeInputSize, createPrepr
 import { UserError } from './errors.js';
 import { genotypeFromAlphas, type Genotype } from './genotype.js';
 import type { ForwardContext, Layer } from './layers.js';
-import { segmentedGradients } from './segmented-grads.js';
+import { DEFAULT_TAPE_BUDGET_BYTES, segmentedGradients, tapedTailCells } from './segmented-grads.js';
 import { DARTS_OPS, isOpName, type OpName } from './ops.js';
 import { createParamStore, disposeStore, ParamBuilder, varsUnder, type ParamStore } from './params.js';
 import { cellShapes, edgeCount, type CellShape } from './shapes.js';
@@ -167,27 +167,6 @@ export interface GradientRequest {
    * whole reference supernet (C 8, 5 cells, batch 32) inside wasm's 4 GB.
    */
   tapeBudgetBytes?: number;
-}
-
-export const DEFAULT_TAPE_BUDGET_BYTES = 1.5e9;
-
-/**
- * Tape bytes per element of a cell's input state per edge, measured on wasm at the reference
- * configuration (whole-network tape ≈ 1.33 GB over 13.4 M element-edges), rounded up.
- */
-const TAPE_BYTES_PER_STATE_ELEMENT_EDGE = 110;
-
-/** How many trailing cells fit the budget, counting each by its input state size times its edges. */
-export function tapedTailCells(shapes: CellShape[], batch: number, edges: number, budgetBytes: number): number {
-  let used = 0;
-  let tail = 0;
-  for (let i = shapes.length - 1; i >= 0; i--) {
-    const { hw, c } = shapes[i];
-    used += batch * hw * hw * c * edges * TAPE_BYTES_PER_STATE_ELEMENT_EDGE;
-    if (used > budgetBytes) break;
-    tail++;
-  }
-  return tail;
 }
 
 export interface BuiltCell {

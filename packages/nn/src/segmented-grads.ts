@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ForwardContext } from './layers.js';
+import type { CellShape } from './shapes.js';
 
 /** One cell as the cell-by-cell backward pass sees it. */
 export interface CellSegment {
@@ -129,4 +130,26 @@ export function segmentedGradients(net: SegmentedNetwork, x: tf.Tensor4D, weight
   states.dispose();
   tf.dispose([stemOut, ...outputs]);
   return { loss, grads, extraGrads: extras.entries() };
+}
+
+/** Holds the whole reference supernet (C 8, 5 cells, batch 32) inside wasm's 4 GB. */
+export const DEFAULT_TAPE_BUDGET_BYTES = 1.5e9;
+
+/**
+ * Tape bytes per element of a cell's input state per edge, measured on wasm at the reference
+ * configuration (whole-network tape ≈ 1.33 GB over 13.4 M element-edges), rounded up.
+ */
+const TAPE_BYTES_PER_STATE_ELEMENT_EDGE = 110;
+
+/** How many trailing cells fit the budget, counting each by its input state size times its edges. */
+export function tapedTailCells(shapes: CellShape[], batch: number, edges: number, budgetBytes: number): number {
+  let used = 0;
+  let tail = 0;
+  for (let i = shapes.length - 1; i >= 0; i--) {
+    const { hw, c } = shapes[i];
+    used += batch * hw * hw * c * edges * TAPE_BYTES_PER_STATE_ELEMENT_EDGE;
+    if (used > budgetBytes) break;
+    tail++;
+  }
+  return tail;
 }

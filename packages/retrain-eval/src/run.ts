@@ -1,4 +1,4 @@
-import { UserError, type StageContext } from '@lenna/core';
+import { canonicalJson, sha256Hex, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { countMacs, countParams, createEvalNetwork, DARTS_OPS, genotypeToText, saveState, type CellShape, type EvalNetwork, type Genotype } from '@lenna/nn';
 import { loadDataset, type AugmentOptions, type ImageSet } from '@lenna/data';
@@ -97,13 +97,16 @@ async function trainAndMeasure(
   augment: AugmentOptions | undefined,
 ): Promise<TrainedResult> {
   const p = ctx.params;
-  const started = performance.now();
   const history = await trainEvalNetwork(net, data.train, data.val, { ...p, augment }, {
     signal: ctx.signal,
+    log: ctx.log,
+    // A checkpoint of other params or another genotype is ignored.
+    checkpoint: { dir: ctx.scratchDir, runKey: sha256Hex(canonicalJson({ params: p, genotype })) },
     onStep: (done, total, epoch) => ctx.progress({ done, total, label: `epoch ${epoch + 1}/${p.epochs}` }),
-    onEpoch: (r) => ctx.log(`epoch ${r.epoch}: train loss ${r.train_loss.toFixed(4)} acc ${r.train_acc.toFixed(4)}, val acc ${r.val_acc.toFixed(4)}, lr ${r.lr.toPrecision(3)}, ${r.seconds.toFixed(1)} s`),
+    onEpoch: (r) => ctx.log(`epoch ${r.epoch + 1}/${p.epochs}: train loss ${r.train_loss.toFixed(4)} acc ${r.train_acc.toFixed(4)}, val acc ${r.val_acc.toFixed(4)}, lr ${r.lr.toPrecision(3)}, ${r.seconds.toFixed(1)} s`),
   });
-  const trainSeconds = (performance.now() - started) / 1000;
+  // Summed over the epochs, so a resumed run counts the epochs of the run it continues.
+  const trainSeconds = history.reduce((sum, r) => sum + r.seconds, 0);
   const testAcc = evaluateAccuracy(net, data.test, p.batchSize);
 
   const shapes: CellShape[] = net.shapes;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { clipGradNorm, cosineLr, createSgd, crossEntropy, dropPathRamp, type EvalNetwork } from '@lenna/nn';
-import { createBatcher, type AugmentOptions, type ImageSet } from '@lenna/data';
+import { UserError } from '@lenna/core';
+import { countCorrect, cosineLr, createEvalStep, dropPathRamp, loadCheckpoint, NonFiniteError, saveCheckpoint, type EvalNetwork, type EvalStep, type TrainingParts } from '@lenna/nn';
+import { createBatcher, type AugmentOptions, type Batcher, type BatcherState, type ImageSet } from '@lenna/data';
 
 /** One row of history.arrow. */
 export interface EpochRecord {
@@ -30,87 +31,121 @@ export interface TrainOptions {
 export interface TrainHooks {
   /** After every step: steps done so far over all epochs. */
   onStep?(done: number, total: number, epoch: number): void;
+  /** After every epoch, once its checkpoint is written. */
   onEpoch?(record: EpochRecord): void;
+  log?(message: string): void;
   signal?: AbortSignal;
+  /** Checkpoint after every epoch into `dir` and resume from there; `runKey` names the run (a checkpoint of another is ignored). */
+  checkpoint?: { dir: string; runKey: string };
 }
 
-interface StepResult {
-  loss: number;
-  correct: number;
-  size: number;
+export class TrainingInterrupted extends Error {
+  constructor(epoch: number, step: number) {
+    super(`retrain-eval was interrupted at epoch ${epoch + 1}, step ${step + 1}; the next run resumes from the last finished epoch.`);
+    this.name = 'TrainingInterrupted';
+  }
+}
+
+/** What a checkpoint holds besides the tensors: the batch stream, the drop-path masks' stream and the history. */
+interface RetrainState {
+  batcher: BatcherState;
+  dropPathRng: number[];
+  history: EpochRecord[];
+}
+
+const CHECKPOINT_FORMAT = 'lenna-retrain-eval-checkpoint';
+
+interface Training {
+  net: EvalNetwork;
+  step: EvalStep;
+  batcher: Batcher;
+  history: EpochRecord[];
+}
+
+const partsOf = (t: Training): TrainingParts => ({ net: t.net, optimizers: { weights: t.step.optimizer } });
+
+async function restore(t: Training, o: TrainOptions, hooks: TrainHooks): Promise<number> {
+  if (!hooks.checkpoint) return 0;
+  const checkpoint = await loadCheckpoint<RetrainState>(hooks.checkpoint.dir, { format: CHECKPOINT_FORMAT, runKey: hooks.checkpoint.runKey }, partsOf(t));
+  if (!checkpoint) return 0;
+  t.batcher.setState(checkpoint.state.batcher);
+  t.net.dropPathRng.setState(checkpoint.state.dropPathRng);
+  t.history = checkpoint.state.history;
+  hooks.log?.(`resuming retrain-eval after epoch ${checkpoint.epoch} of ${o.epochs}`);
+  return checkpoint.epoch;
+}
+
+async function save(t: Training, hooks: TrainHooks, finished: number): Promise<void> {
+  if (!hooks.checkpoint) return;
+  const state: RetrainState = { batcher: t.batcher.getState(), dropPathRng: t.net.dropPathRng.getState(), history: t.history };
+  await saveCheckpoint(hooks.checkpoint.dir, { format: CHECKPOINT_FORMAT, runKey: hooks.checkpoint.runKey }, partsOf(t), { epoch: finished, state });
+}
+
+/** A NaN or Inf from nn's step (its update was not applied), as the stage's one-sentence failure. */
+function nonFinite(error: NonFiniteError, epoch: number, step: number): UserError {
+  return new UserError(
+    `retrain-eval stopped at epoch ${epoch + 1}, step ${step + 1}: ${error.message}; lower lr or check the data (the checkpoint of the last finished epoch is kept, nothing is written).`,
+  );
+}
+
+/** One epoch of nn's evaluation step over the training batches: mean loss and accuracy. */
+function trainEpoch(t: Training, o: TrainOptions, hooks: TrainHooks, epoch: number, lr: number, dropPathProb: number): { loss: number; acc: number } {
+  const sums = { loss: 0, correct: 0, size: 0 };
+  let step = 0;
+  for (const batch of t.batcher.epochBatches()) {
+    try {
+      if (hooks.signal?.aborted) throw new TrainingInterrupted(epoch, step);
+      const r = t.step.step(batch, { lr, dropPathProb });
+      sums.loss += r.loss * batch.y.shape[0];
+      sums.correct += r.correct;
+      sums.size += batch.y.shape[0];
+    } catch (error) {
+      throw error instanceof NonFiniteError ? nonFinite(error, epoch, step) : error;
+    } finally {
+      tf.dispose([batch.x, batch.y]);
+    }
+    step++;
+    hooks.onStep?.(epoch * t.batcher.batchesPerEpoch + step, t.batcher.batchesPerEpoch * o.epochs, epoch);
+  }
+  return { loss: sums.loss / sums.size, acc: sums.correct / sums.size };
 }
 
 /**
- * DARTS's train.py: per epoch the cosine learning rate and the drop-path ramp are set, then SGD with
- * momentum and weight decay on CE (+ auxiliaryWeight · CE of the auxiliary head), gradients clipped
- * to a global norm; val accuracy after every epoch.
+ * DARTS's train.py with nn's evaluation step: per epoch the cosine learning rate and the drop-path
+ * ramp are set, then SGD with momentum and weight decay on CE (+ auxiliaryWeight · CE of the
+ * auxiliary head), gradients clipped to a global norm; val accuracy after every epoch. With
+ * `hooks.checkpoint`, checkpoints after every epoch and resumes from the last one.
  */
 export async function trainEvalNetwork(net: EvalNetwork, train: ImageSet, val: ImageSet, o: TrainOptions, hooks: TrainHooks = {}): Promise<EpochRecord[]> {
-  const batcher = createBatcher(train, { batchSize: o.batchSize, seed: o.seed, augment: o.augment });
-  const optimizer = createSgd(net.weights, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
-  const total = batcher.batchesPerEpoch * o.epochs;
-  const history: EpochRecord[] = [];
+  const t: Training = {
+    net,
+    step: createEvalStep(net, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay, gradClip: o.gradClip, auxiliaryWeight: o.auxiliaryWeight }),
+    batcher: createBatcher(train, { batchSize: o.batchSize, seed: o.seed, augment: o.augment }),
+    history: [],
+  };
   try {
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
+    for (let epoch = await restore(t, o, hooks); epoch < o.epochs; epoch++) {
       const start = performance.now();
       const lr = cosineLr(o.lr, o.lrMin, epoch, o.epochs);
       const dropPathProb = dropPathRamp(o.dropPath, epoch, o.epochs);
-      const sums = { loss: 0, correct: 0, size: 0 };
-      let step = 0;
-      for (const batch of batcher.epochBatches()) {
-        if (hooks.signal?.aborted) {
-          tf.dispose([batch.x, batch.y]);
-          throw new Error(`retrain-eval was cancelled at epoch ${epoch} step ${step}.`);
-        }
-        const r = trainStep(net, batch, { lr, dropPathProb, gradClip: o.gradClip, auxiliaryWeight: o.auxiliaryWeight }, optimizer);
-        if (!Number.isFinite(r.loss)) throw new Error(`retrain-eval: the training loss is ${r.loss} at epoch ${epoch} step ${step}; lower lr or check the data.`);
-        sums.loss += r.loss * r.size;
-        sums.correct += r.correct;
-        sums.size += r.size;
-        step++;
-        hooks.onStep?.(epoch * batcher.batchesPerEpoch + step, total, epoch);
-      }
-      const valAcc = evaluateAccuracy(net, val, o.batchSize);
+      const trained = trainEpoch(t, o, hooks, epoch, lr, dropPathProb);
       const record: EpochRecord = {
         epoch,
-        train_loss: sums.loss / sums.size,
-        train_acc: sums.correct / sums.size,
-        val_acc: valAcc,
+        train_loss: trained.loss,
+        train_acc: trained.acc,
+        val_acc: evaluateAccuracy(net, val, o.batchSize),
         lr,
         drop_path_prob: dropPathProb,
         seconds: (performance.now() - start) / 1000,
       };
-      history.push(record);
+      t.history.push(record);
+      await save(t, hooks, epoch + 1);
       hooks.onEpoch?.(record);
     }
   } finally {
-    optimizer.dispose();
+    t.step.dispose();
   }
-  return history;
-}
-
-function trainStep(
-  net: EvalNetwork,
-  batch: { x: tf.Tensor4D; y: tf.Tensor1D },
-  o: { lr: number; dropPathProb: number; gradClip: number; auxiliaryWeight: number },
-  optimizer: ReturnType<typeof createSgd>,
-): StepResult {
-  let correct: tf.Scalar | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const { logits, logitsAux } = net.forward(batch.x, { training: true, dropPathProb: o.dropPathProb });
-    correct = tf.keep(countCorrect(logits, batch.y));
-    const loss = crossEntropy(logits, batch.y);
-    return logitsAux ? tf.add(loss, tf.mul(crossEntropy(logitsAux, batch.y), o.auxiliaryWeight)) : loss;
-  }, net.weights);
-  const clipped = clipGradNorm(grads, o.gradClip);
-  optimizer.step(clipped.grads, o.lr);
-  const result = { loss: value.dataSync()[0], correct: correct!.dataSync()[0], size: batch.y.shape[0] };
-  tf.dispose([value, correct!, batch.x, batch.y, ...Object.values(grads), ...Object.values(clipped.grads)]);
-  return result;
-}
-
-function countCorrect(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar);
+  return t.history;
 }
 
 /** Top-1 accuracy of the network in inference mode (BatchNorm on running statistics) over a whole set. */

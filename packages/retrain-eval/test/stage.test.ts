@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -17,6 +17,7 @@ import {
   writeSafetensorsFile,
   type ProgressEvent,
   type StageChannel,
+  type StageMessage,
 } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { cellShapes, DARTS_OPS, type Genotype } from '@lenna/nn';
@@ -168,6 +169,34 @@ describe('retrain-eval stage', () => {
     await runStageInProcess(stage, { params: { ...baseParams, C: 2, dataset: synthetic(40), measure: { warmup: 0, runs: 1, batch: 2 } }, inputs: { genotype: genotypeDir }, stagingDir: again });
     const weights = async (dir: string) => readFile(join(dir, 'weights', 'weights.safetensors'));
     expect(Buffer.compare(await weights(staging), await weights(again))).toBe(0);
+  });
+
+  it('resumes training interrupted after an epoch from its checkpoint and ends with the weights of an uninterrupted run', async () => {
+    // Drop path from the second epoch on: the resumed epoch's masks come from the restored stream.
+    const params = { ...baseParams, C: 2, epochs: 3, dropPath: 0.3, dataset: synthetic(40), measure: { warmup: 0, runs: 1, batch: 2 } };
+    const run = async (name: string, scratchDir: string, abortAfter?: string) => {
+      const logs: string[] = [];
+      const abort = new AbortController();
+      const onEvent = (m: StageMessage) => {
+        if (m.type !== 'log') return;
+        logs.push(m.message);
+        if (abortAfter && m.message.startsWith(abortAfter)) abort.abort();
+      };
+      await runStageInProcess(stage, { params, inputs: { genotype: genotypeDir }, stagingDir: join(root, name), scratchDir, onEvent, signal: abort.signal });
+      return logs;
+    };
+    await run('whole', join(root, 'whole.scratch'));
+    const scratch = join(root, 'killed.scratch');
+    await expect(run('killed', scratch, 'epoch 2/3')).rejects.toThrow(/interrupted at epoch 3, step 1/);
+    await expect(readdir(join(root, 'killed', 'weights'))).rejects.toThrow(/ENOENT/);
+    const logs = await run('resumed', scratch);
+    expect(logs).toContain('resuming retrain-eval after epoch 2 of 3');
+    expect(logs.filter((l) => l.startsWith('epoch '))).toEqual([expect.stringMatching(/^epoch 3\/3:/)]);
+    const file = (name: string, ...path: string[]) => readFile(join(root, name, ...path));
+    expect(Buffer.compare(await file('resumed', 'weights', 'weights.safetensors'), await file('whole', 'weights', 'weights.safetensors'))).toBe(0);
+    const history = async (name: string) => tableToRows(await readArrowFile(join(root, name, 'history', 'history.arrow'))).map(({ seconds: _, ...r }) => r);
+    expect(await history('resumed')).toEqual(await history('whole'));
+    expect((await history('whole')).map((r) => r.drop_path_prob)).toEqual([0, 0.1, 0.2].map((p) => expect.closeTo(p, 12)));
   });
 
   it('refuses params a user got wrong before any training', async () => {

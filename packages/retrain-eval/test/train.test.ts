@@ -1,7 +1,11 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
-import { createEvalNetwork, crossEntropy, type Genotype } from '@lenna/nn';
+import { decodeSafetensors, UserError } from '@lenna/core';
+import { CHECKPOINT_FILE, createEvalNetwork, crossEntropy, type Genotype } from '@lenna/nn';
 import { loadDataset, type ImageSet } from '@lenna/data';
 import { evaluateAccuracy, trainEvalNetwork, type TrainOptions } from '../src/index.js';
 
@@ -74,5 +78,26 @@ describe('trainEvalNetwork', () => {
     expect(history.map((r) => r.drop_path_prob)).toEqual([0, 0.25]);
     expect(Number.isFinite(history[1].train_loss)).toBe(true);
     net.dispose();
+  });
+});
+
+describe('a loss that is not finite', () => {
+  it('stops training naming the stage, epoch and step, and keeps the checkpoint of the last finished epoch', async () => {
+    const data = await loadDataset({ name: 'synthetic', seed: 0, synthetic: { count: 60, hw: 8, channels: 3, classes: 4 } });
+    const net = netFor(data.train);
+    const dir = await mkdtemp(join(tmpdir(), 'retrain-nan-'));
+    try {
+      // After the first epoch (and its checkpoint) a weight turns NaN, as a diverging run's would.
+      const poison = () => net.weights[0].assign(tf.fill(net.weights[0].shape, Number.NaN));
+      const training = trainEvalNetwork(net, data.train, data.val, { ...options, epochs: 3 }, { checkpoint: { dir, runKey: 'k' }, onEpoch: (r) => r.epoch === 0 && poison() });
+      await expect(training).rejects.toThrow(/^retrain-eval stopped at epoch 2, step 1: the training loss is not finite \(NaN or Inf\); lower lr/);
+      await expect(training).rejects.toBeInstanceOf(UserError);
+      const { tensors, metadata } = decodeSafetensors(await readFile(join(dir, CHECKPOINT_FILE)));
+      expect(JSON.parse(metadata['lenna.state']).epoch).toBe(1);
+      expect((tensors['net.stem.conv.weight'].data as Float32Array).every(Number.isFinite)).toBe(true);
+    } finally {
+      net.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
+import { globalNorm } from './optim.js';
+import type { LossAndGrads } from './train-step.js';
 
 /** What the unrolled (second-order) architecture gradient needs to know about the network. */
 export interface UnrolledProblem {
   weights: tf.Variable[];
   alphas: tf.Variable[];
-  /** CE on the training batch at the current values of the variables. */
-  trainLoss: () => tf.Scalar;
-  /** The architecture loss (CE on the α batch, plus the latency term) at the current values. */
-  archLoss: () => tf.Scalar;
+  /** L_train on the training batch at the variables' current values, with its gradients by the weights or by α. */
+  trainGradients(wrt: 'weights' | 'alphas'): LossAndGrads;
+  /** L_arch (CE on the α batch, plus any α-only term) at the current values, with its gradients by the weights and α. */
+  archGradients(): LossAndGrads;
   /** The weight optimiser's momentum buffer of weight i, if it has one yet. */
   momentumBuffer: (i: number) => tf.Tensor | undefined;
   momentum: number;
@@ -18,16 +20,9 @@ export interface UnrolledProblem {
   radius?: number;
 }
 
-export interface UnrolledResult {
-  /** ∂/∂α of the architecture loss through the virtual step, keyed by α variable name. */
-  grads: tf.NamedTensorMap;
-  /** The architecture loss at the virtual weights w'. */
-  loss: number;
-}
+export const HVP_RADIUS = 0.01;
 
-const HVP_RADIUS = 0.01;
-
-// tf.variableGrads gives null for a variable the loss does not reach (α_normal in a net of only reduction cells).
+// A gradient the loss does not reach is absent (α_normal in a net of only reduction cells): zero.
 function gradOf(grads: tf.NamedTensorMap, v: tf.Variable): tf.Tensor {
   return grads[v.name] ?? tf.zerosLike(v);
 }
@@ -36,13 +31,9 @@ function assignAll(vars: tf.Variable[], values: tf.Tensor[]): void {
   vars.forEach((v, i) => v.assign(values[i]));
 }
 
-function globalNorm(tensors: tf.Tensor[]): number {
-  return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((t) => tf.sum(tf.square(t))))).dataSync()[0]);
-}
-
 /** w' = w − ξ·(momentum·buf + ∇w L_train + wd·w), as the official code's virtual step (no clipping). */
 function virtualStep(p: UnrolledProblem, w0: tf.Tensor[]): tf.Tensor[] {
-  const { grads } = tf.variableGrads(p.trainLoss, p.weights);
+  const { grads } = p.trainGradients('weights');
   const next = tf.tidy(() =>
     p.weights.map((v, i) => {
       const buf = p.momentumBuffer(i);
@@ -51,7 +42,7 @@ function virtualStep(p: UnrolledProblem, w0: tf.Tensor[]): tf.Tensor[] {
       return tf.sub(w0[i], tf.mul(d, p.eta));
     }),
   );
-  tf.dispose(Object.values(grads).filter(Boolean));
+  tf.dispose(Object.values(grads));
   return next;
 }
 
@@ -60,8 +51,7 @@ function alphaGradAt(p: UnrolledProblem, w0: tf.Tensor[], v: tf.Tensor[], r: num
   const moved = tf.tidy(() => w0.map((w, i) => tf.add(w, tf.mul(v[i], r))));
   assignAll(p.weights, moved);
   tf.dispose(moved);
-  const { value, grads } = tf.variableGrads(p.trainLoss, p.alphas);
-  value.dispose();
+  const { grads } = p.trainGradients('alphas');
   return Object.fromEntries(p.alphas.map((a) => [a.name, gradOf(grads, a)]));
 }
 
@@ -69,24 +59,22 @@ function alphaGradAt(p: UnrolledProblem, w0: tf.Tensor[], v: tf.Tensor[], r: num
  * DARTS's second-order architecture gradient:
  *   ∇α L_arch(w', α) − ξ · (∇α L_train(w⁺) − ∇α L_train(w⁻)) / (2R),
  * with w' the virtual step, w± = w ± R·∇w' L_arch and R = 0.01 / ‖∇w' L_arch‖.
- * The weights are back at their values on return.
+ * Returns L_arch at w'. The weights are back at their values on return.
  */
-export function unrolledArchGrads(p: UnrolledProblem): UnrolledResult {
+export function unrolledArchGrads(p: UnrolledProblem): LossAndGrads {
   const w0 = p.weights.map((v) => tf.clone(v));
   try {
     const unrolled = virtualStep(p, w0);
     assignAll(p.weights, unrolled);
     tf.dispose(unrolled);
-    const at = tf.variableGrads(p.archLoss, [...p.weights, ...p.alphas]);
-    const loss = at.value.dataSync()[0];
-    at.value.dispose();
+    const at = p.archGradients();
     const atGrads: tf.NamedTensorMap = Object.fromEntries([...p.weights, ...p.alphas].map((v) => [v.name, gradOf(at.grads, v)]));
     const vector = p.weights.map((v) => atGrads[v.name]);
     const norm = globalNorm(vector);
     // A zero gradient at w' leaves no direction to differentiate along: the implicit term is zero.
     if (norm === 0) {
       tf.dispose(vector);
-      return { grads: Object.fromEntries(p.alphas.map((a) => [a.name, atGrads[a.name]])), loss };
+      return { grads: Object.fromEntries(p.alphas.map((a) => [a.name, atGrads[a.name]])), loss: at.loss };
     }
     const r = (p.radius ?? HVP_RADIUS) / norm;
     const plus = alphaGradAt(p, w0, vector, r);
@@ -96,7 +84,7 @@ export function unrolledArchGrads(p: UnrolledProblem): UnrolledResult {
       grads[a.name] = tf.tidy(() => tf.sub(atGrads[a.name], tf.mul(tf.div(tf.sub(plus[a.name], minus[a.name]), 2 * r), p.eta)));
     }
     tf.dispose([...Object.values(atGrads), ...Object.values(plus), ...Object.values(minus)]);
-    return { grads, loss };
+    return { grads, loss: at.loss };
   } finally {
     assignAll(p.weights, w0);
     tf.dispose(w0);

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '@lenna/compute';
 import { createRng } from '@lenna/core';
-import { createSearchNetwork, crossEntropy } from '@lenna/nn';
-import { unrolledArchGrads, type UnrolledProblem } from '../src/index.js';
+import { createSearchNetwork, createSearchStep, crossEntropy, unrolledArchGrads, type ArchTerm, type LossAndGrads } from '../src/index.js';
+import { useCpu } from './setup.js';
 
 const MOMENTUM = 0.9;
 const WD = 3e-4;
@@ -25,19 +24,29 @@ function setValues(vars: tf.Variable[], flat: number[]): void {
   }
 }
 
-/** w' = w − ξ·(∇w L_train + wd·w + μ·buf), computed here independently of the code under test. */
-function virtualWeights(p: UnrolledProblem, buffers: tf.Tensor[]): tf.Tensor[] {
+/** The unrolled objective, written from its definition with whole-graph autodiff (independent of the code under test). */
+interface Reference {
+  weights: tf.Variable[];
+  alphas: tf.Variable[];
+  trainLoss: () => tf.Scalar;
+  archLoss: () => tf.Scalar;
+  buffers: tf.Tensor[];
+  eta: number;
+}
+
+/** w' = w − ξ·(∇w L_train + wd·w + μ·buf). */
+function virtualWeights(p: Reference): tf.Tensor[] {
   const g = tf.variableGrads(p.trainLoss, p.weights);
-  const next = tf.tidy(() => p.weights.map((w, i) => tf.sub(w, tf.mul(tf.addN([g.grads[w.name], tf.mul(w, p.weightDecay), tf.mul(buffers[i], p.momentum)]), p.eta))));
+  const next = tf.tidy(() => p.weights.map((w, i) => tf.sub(w, tf.mul(tf.addN([g.grads[w.name], tf.mul(w, WD), tf.mul(p.buffers[i], MOMENTUM)]), p.eta))));
   tf.dispose([g.value, ...Object.values(g.grads)]);
   return next;
 }
 
-/** The unrolled objective J(α) = L_arch(w'(α), α) and the first-order part ∂/∂α L_arch(w', α) with w' held. */
-function unrolledObjective(p: UnrolledProblem, buffers: tf.Tensor[]): { J: () => number; firstOrder: () => number[] } {
+/** J(α) = L_arch(w'(α), α) and the first-order part ∂/∂α L_arch(w', α) with w' held. */
+function unrolledObjective(p: Reference): { J: () => number; firstOrder: () => number[] } {
   const atVirtual = <T>(fn: () => T): T => {
     const w0 = p.weights.map((w) => tf.clone(w));
-    const next = virtualWeights(p, buffers);
+    const next = virtualWeights(p);
     p.weights.forEach((w, i) => w.assign(next[i]));
     try {
       return fn();
@@ -71,17 +80,17 @@ function directional(J: () => number, alphas: tf.Variable[], direction: number[]
 }
 
 /**
- * Checks the unrolled gradient g2 against central differences of J along three directions: the
- * implicit term's own (g2 − g1, where g1 is the first-order gradient), g2's, and a random one. Along
- * the first, g1 is off by ‖g2 − g1‖, so a wrong Hessian term (e.g. ·R/2 instead of /2R) fails.
+ * Checks the unrolled gradient g2 (from `underTest`) against central differences of J along three
+ * directions: the implicit term's own (g2 − g1, g1 the first-order gradient), g2's, and a random one.
+ * Along the first, g1 is off by ‖g2 − g1‖, so a wrong Hessian term (e.g. ·R/2 instead of /2R) fails.
  */
-function checkAgainstDifferences(p: UnrolledProblem, buffers: tf.Tensor[], eps: number): { errSecond: number; errFirst: number } {
+function checkAgainstDifferences(p: Reference, underTest: () => LossAndGrads, eps: number): { errSecond: number; errFirst: number } {
   const w0 = values(p.weights);
-  const { grads, loss } = unrolledArchGrads(p);
+  const { grads, loss } = underTest();
   const g2 = values(p.alphas, grads);
   tf.dispose(Object.values(grads));
   expect(values(p.weights)).toEqual(w0);
-  const { J, firstOrder } = unrolledObjective(p, buffers);
+  const { J, firstOrder } = unrolledObjective(p);
   expect(J()).toBeCloseTo(loss, 5);
   const g1 = firstOrder();
   const rng = createRng(7);
@@ -94,13 +103,14 @@ function checkAgainstDifferences(p: UnrolledProblem, buffers: tf.Tensor[], eps: 
   };
 }
 
-function randomBuffers(weights: tf.Variable[], scale: number): tf.Tensor[] {
-  return weights.map((w, i) => tf.mul(tf.randomNormal(w.shape, 0, 1, 'float32', 10 + i), scale));
+function autodiff(f: () => tf.Scalar, vars: tf.Variable[]): LossAndGrads {
+  const { value, grads } = tf.variableGrads(f, vars);
+  const loss = value.dataSync()[0];
+  value.dispose();
+  return { loss, grads };
 }
 
-beforeAll(async () => {
-  await initBackend({ backend: 'cpu', quiet: true });
-});
+beforeAll(useCpu);
 
 describe('second-order architecture gradient', () => {
   it('is the gradient of the unrolled objective on a smooth problem, with DARTS R = 0.01/‖∇w′ L‖', () => {
@@ -108,23 +118,33 @@ describe('second-order architecture gradient', () => {
     const W = tf.variable(tf.tensor2d([[0.3, -0.2, 0.5], [0.1, 0.4, -0.3]]));
     const a = tf.variable(tf.tensor1d([0.2, -0.5, 0.7]));
     const wa = () => tf.squeeze(tf.matMul(W, tf.reshape(a, [3, 1])));
-    const p: UnrolledProblem = {
+    const buffer = tf.fill([2, 3], 0.05);
+    const ref: Reference = {
       weights: [W],
       alphas: [a],
       trainLoss: () => tf.tidy(() => tf.add(tf.sum(tf.square(tf.tanh(wa()))), tf.mul(tf.sum(tf.square(W)), 0.1)) as tf.Scalar),
       archLoss: () => tf.tidy(() => tf.sum(tf.log(tf.cosh(tf.sub(wa(), 1)))) as tf.Scalar),
-      momentumBuffer: () => tf.fill([2, 3], 0.05),
-      momentum: MOMENTUM,
-      weightDecay: WD,
+      buffers: [buffer],
       eta: 0.5,
     };
-    const { errSecond, errFirst } = checkAgainstDifferences(p, [tf.fill([2, 3], 0.05)], 1e-2);
+    const underTest = () =>
+      unrolledArchGrads({
+        weights: [W],
+        alphas: [a],
+        trainGradients: (wrt) => autodiff(ref.trainLoss, wrt === 'weights' ? [W] : [a]),
+        archGradients: () => autodiff(ref.archLoss, [W, a]),
+        momentumBuffer: () => buffer,
+        momentum: MOMENTUM,
+        weightDecay: WD,
+        eta: ref.eta,
+      });
+    const { errSecond, errFirst } = checkAgainstDifferences(ref, underTest, 1e-2);
     expect(errFirst).toBeGreaterThan(0.2);
     expect(errSecond).toBeLessThan(1e-2);
-    tf.dispose([W, a]);
+    tf.dispose([W, a, buffer]);
   });
 
-  it('matches central differences of L_val(w − ξ(∇w L_train(w, α) + wd·w + μ·buf), α) on a tiny DARTS network', () => {
+  it("is the gradient of L_arch(w − ξ(∇w L_train + wd·w + μ·buf), α) for the search step on a tiny DARTS network, α-only term included", () => {
     // Smooth ops (no max pool). The Hessian step is 1e-4/‖v‖ here: on a 3-cell net with 1×1 maps,
     // DARTS's 0.01 crosses ReLU kinks, and this test checks the formula, not that step size.
     const net = createSearchNetwork({ C: 2, layers: 3, nodes: 2, ops: ['none', 'skip_connect', 'avg_pool_3x3', 'sep_conv_3x3'], numClasses: 3, inputChannels: 1, inputSize: 4, seed: 3 });
@@ -138,23 +158,32 @@ describe('second-order architecture gradient', () => {
       y: tf.tensor1d(Array.from({ length: n }, (_, i) => i % 3), 'int32'),
     });
     const [train, val] = [batch(6), batch(6)];
+    // A latency-like term joined multiplicatively, as darts-search's multiplicative form.
+    const cost = tf.tensor1d([0, 0.1, 0.3, 1]);
+    const term: ArchTerm = {
+      value: (a) => tf.tidy(() => tf.add(tf.sum(tf.mul(tf.softmax(a.normal), cost)), tf.sum(tf.mul(tf.softmax(a.reduce), cost))) as tf.Scalar),
+      combine: (ce, t) => tf.mul(ce, tf.pow(t, 0.6)) as tf.Scalar,
+    };
     const ce = (b: typeof train) => () => crossEntropy(net.forward(b.x, { training: true }), b.y);
-    const buffers = randomBuffers(net.weights, 0.05);
-    const p: UnrolledProblem = {
+    const buffers = net.weights.map((w, i) => tf.mul(tf.randomNormal(w.shape, 0, 1, 'float32', 10 + i), 0.05));
+    const ref: Reference = {
       weights: net.weights,
       alphas: [net.alphas.normal, net.alphas.reduce],
       trainLoss: ce(train),
-      archLoss: ce(val),
-      momentumBuffer: (i) => tf.clone(buffers[i]),
-      momentum: MOMENTUM,
-      weightDecay: WD,
+      archLoss: () => tf.tidy(() => term.combine(ce(val)(), term.value(net.alphas))),
+      buffers,
       eta: 0.05,
-      radius: 1e-4,
     };
-    const { errSecond, errFirst } = checkAgainstDifferences(p, buffers, 1e-4);
+    const step = createSearchStep(net, { order: 'second', momentum: MOMENTUM, weightDecay: WD, hvpRadius: 1e-4, archTerm: term });
+    step.weightOptimizer.loadState({
+      step: { dtype: 'I32', shape: [], data: Int32Array.of(1) },
+      ...Object.fromEntries(buffers.map((b, i) => [`momentum.${i}`, { dtype: 'F32' as const, shape: b.shape, data: b.dataSync() as Float32Array }])),
+    });
+    const { errSecond, errFirst } = checkAgainstDifferences(ref, () => step.archGradients(train, val, ref.eta), 1e-4);
     expect(errFirst).toBeGreaterThan(0.2);
     expect(errSecond).toBeLessThan(0.05);
-    tf.dispose([...buffers, train.x, train.y, val.x, val.y]);
+    tf.dispose([...buffers, cost, train.x, train.y, val.x, val.y]);
+    step.dispose();
     net.dispose();
   });
 });
