@@ -13,7 +13,7 @@ export interface LatencyProtocolOptions {
   seed: number;
 }
 
-/** LENNA's values (see DESIGN.md). */
+/** LENNA's values (the README's measureExpectedLatency section says what each does). */
 export const LENNA_PROTOCOL: LatencyProtocolOptions = Object.freeze({
   runs: 20,
   quantile: 0.4,

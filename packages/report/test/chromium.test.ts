@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execFile } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
-import { runStageInProcess } from '@lenna/core';
+import { CHROMIUM_HOW_TO, findChromium, runStageInProcess, systemRequirement } from '@lenna/core';
 import { REPORT_COLUMNS, stage } from '../src/index.js';
 import { makeFakeSweep, SWEEP } from './fixtures.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? 'chromium';
+const browser = systemRequirement(findChromium(), { thing: 'BROWSER', what: 'Chromium', tests: 'the report.html browser test', howTo: CHROMIUM_HOW_TO });
 const cleanup: string[] = [];
 afterAll(async () => {
   for (const dir of cleanup) await rm(dir, { recursive: true, force: true });
@@ -39,19 +39,18 @@ interface Probe {
 }
 
 /** Chromium's DOM after load; node's execFile rather than execa so this package needs no extra dependency. */
-function dumpDom(file: string): Promise<string> {
+function dumpDom(chromium: string, file: string): Promise<string> {
   const args = ['--headless', '--disable-gpu', '--no-sandbox', '--virtual-time-budget=5000', '--dump-dom', pathToFileURL(file).href];
   return new Promise((resolve, reject) => {
-    execFile(CHROMIUM, args, { timeout: 90_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
-        reject(new Error(`Chromium is not installed ('${CHROMIUM}' not found): install it with 'apt-get install -y chromium' (or set CHROMIUM to its path); this test needs a real browser.`));
-      } else if (error) reject(new Error(`chromium failed (${error.message}): ${stderr.slice(-2000)}`));
+    execFile(chromium, args, { timeout: 90_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${chromium} failed (${error.message}): ${stderr.slice(-2000)}`));
       else resolve(stdout);
     });
   });
 }
 
-it('report.html renders its table and every plot in headless Chromium', async () => {
+it.skipIf(browser.skip)('report.html renders its table and every plot in headless Chromium', async () => {
+  const chromium = browser.get();
   const sweep = await makeFakeSweep({ withPredictor: true });
   const out = await mkdtemp(join(tmpdir(), 'lenna-report-html-'));
   cleanup.push(sweep.root, out);
@@ -60,7 +59,7 @@ it('report.html renders its table and every plot in headless Chromium', async ()
   const probed = join(out, 'probed.html');
   await writeFile(probed, html.replace('</body>', `${PROBE}\n</body>`));
 
-  const dom = await dumpDom(probed);
+  const dom = await dumpDom(chromium, probed);
   const encoded = /<pre id="probe">([A-Za-z0-9+/=]+)<\/pre>/.exec(dom)?.[1];
   expect(encoded, 'the probe script did not run: the page did not load').toBeDefined();
   const probe = JSON.parse(Buffer.from(encoded!, 'base64').toString('utf8')) as Probe;

@@ -12,7 +12,7 @@ export interface KeyParts {
 const environments = new Map<string, Promise<Record<string, unknown> | undefined>>();
 
 /**
- * The cache key as DESIGN.md defines it: stage name and version, code fingerprint, resolved params,
+ * The cache key as docs/architecture.md defines it: stage name and version, code fingerprint, resolved params,
  * input artifact ids, external fingerprint and, for measuring stages only, the environment.
  * Nothing else: not the time, not paths, not the pipeline's name.
  */

@@ -1,13 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { errorMessage, isUserError } from '@lenna/core';
 
 const usage = `lenna — hardware-aware DARTS pipelines with content-hash caching
 
 Usage: lenna <command> [options]   (lenna <command> --help for each)
+       lenna --version
 
   run <pipeline.yaml>      run what is not cached (--set, --only, --from, --force, --dry-run, --cached-only, --jobs, --json)
   status <pipeline.yaml>   each stage: cached or to run, and why
   dag <pipeline.yaml>      the stage graph (--mermaid)
-  show <id | instance | file>   an artifact, a stage's outputs, an Arrow/safetensors/JSON file
+  params <pipeline.yaml>   each stage instance's params, defaults filled in (--set, --json)
+  show <id | instance | file>   an artifact, a stage's outputs, an Arrow/safetensors/JSON file (--path: its folder)
   stage <package>          run one stage alone (--in, --param, --out)
   gc [--dry-run]           remove artifacts no lock file references
   verify                   re-hash the store; exit 1 if anything is corrupt
@@ -16,6 +19,9 @@ Usage: lenna <command> [options]   (lenna <command> --help for each)
   import <tar>             put an exported tar's artifacts into the store, verifying every hash
   report <pipeline>        print the report table and where its files are
   compare <pipeline> <stage>.<output>   one table of an output's rows across a sweep
+
+--set <stage>.<param>=<value>: a,b,c sweeps; "a,b" (quoted) is one value with a comma; null is null;
+<stage>.<param>.<key>=<value> sets a key inside an object param (darts-search.dataset.limit=1024).
 
 Exit status: 0 ok, 1 a stage failed, 2 a usage or pipeline error, 3 --cached-only with stages to run.
 The store is ./artifacts (LENNA_STORE overrides).
@@ -29,6 +35,7 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/pipeline.js')).runCommand,
   status: async () => (await import('./commands/pipeline.js')).statusCommand,
   dag: async () => (await import('./commands/pipeline.js')).dagCommand,
+  params: async () => (await import('./commands/params.js')).paramsCommand,
   show: async () => (await import('./commands/show.js')).showCommand,
   stage: async () => (await import('./commands/stage.js')).stageCommand,
   gc: async () => (await import('./commands/store.js')).gcCommand,
@@ -48,10 +55,17 @@ function help(text: string): number {
   return 0;
 }
 
+/** LENNA's version: the repository's root package.json (src/ and dist/ sit at the same depth). */
+export function lennaVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 /** The `lenna` command line; returns the process exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') return help(usage);
+  if (name === '--version' || name === '-V') return help(`lenna ${lennaVersion()}`);
   const load = commands[name];
   if (!load) {
     process.stderr.write(`lenna: unknown command "${name}"; commands: ${Object.keys(commands).join(', ')} (lenna --help).\n`);

@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tableFromRows, writeArrowFile, writeSafetensorsFile } from '@lenna/core';
-import { byId, makeWorkspace, removeWorkspaces, states } from './helpers.js';
+import { parse as parseYaml } from 'yaml';
+import { byId, makeWorkspace, removeWorkspaces, repoRoot, states } from './helpers.js';
 
 afterAll(removeWorkspaces);
 
@@ -137,5 +138,52 @@ describe('lenna show, stage, gc, dag', () => {
     expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(await checkDataset('synthetic', { seed: 3 }))));
     const bad = await ws.lenna(['data', 'check', 'nope']);
     expect(bad.exitCode).toBe(2);
+  });
+});
+
+describe('lenna params, show --path, --version', () => {
+  it('lenna params prints every instance with its defaults filled in, as YAML and as JSON, after --set', async () => {
+    const ws = await makeWorkspace();
+    const text = await ws.lenna(['params', 'config.yaml', '--set', 'cfg.steps=null', '--set', 'cfg.dataset.limit=256,512']);
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(parseYaml(text.stdout)).toEqual({
+      'cfg@dataset.limit=256': { title: 'hello', steps: null, dataset: { name: 'mnist', seed: 0, limit: 256 }, tags: [] },
+      'cfg@dataset.limit=512': { title: 'hello', steps: null, dataset: { name: 'mnist', seed: 0, limit: 512 }, tags: [] },
+    });
+    const json = JSON.parse((await ws.lenna(['params', 'config.yaml', '--set', 'cfg.title="a,b"', '--json'])).stdout);
+    expect(json).toEqual({ pipeline: 'config', stages: [{ id: 'cfg', stage: 'config', params: { title: 'a,b', steps: 8, dataset: { name: 'mnist', seed: 0 }, tags: [] } }] });
+    const bad = await ws.lenna(['params', 'config.yaml', '--set', 'cfg.dataset.limt=1']);
+    expect([bad.exitCode, bad.stderr]).toEqual([2, 'lenna: --set cfg.dataset.limt=1: unknown param "dataset.limt" of config; known keys of dataset: name, limit, seed.']);
+    expect((await ws.lenna(['params', '--help'])).stdout).toMatch(/Example: lenna params/);
+  });
+
+  it('what lenna params prints is what the stage runs with; show --path finds it; lenna stage takes nested --param too', async () => {
+    const ws = await makeWorkspace();
+    const sets = ['--set', 'cfg.dataset.limit=64', '--set', 'cfg.steps=null'];
+    const printed = JSON.parse((await ws.lenna(['params', 'config.yaml', ...sets, '--json'])).stdout).stages[0].params;
+    const run = await ws.lenna(['run', 'config.yaml', ...sets, '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const id = byId(run.stdout).cfg.outputs.params;
+    const dir = join(ws.store, 'objects', id);
+    expect(JSON.parse(await readFile(join(dir, 'params.json'), 'utf8'))).toEqual(printed);
+    // From an instance of the lock file, and from an artifact id, to the folder on disk.
+    expect((await ws.lenna(['show', 'cfg', '--pipeline', 'config.yaml', '--path'])).stdout).toBe(`params ${dir}`);
+    expect(JSON.parse((await ws.lenna(['show', 'cfg', '--pipeline', 'config.yaml', '--path', '--json'])).stdout)).toEqual({ params: dir });
+    expect((await ws.lenna(['show', id, '--path'])).stdout).toBe(dir);
+    expect((await ws.lenna(['show', 'nonesuch', '--pipeline', 'config.yaml', '--path'])).exitCode).toBe(2);
+    const alone = await ws.lenna(['stage', './stages/config/stage.js', '--param', 'dataset.limit=64', '--param', 'steps=null', '--param', 'title=hello', '--json']);
+    expect(alone.exitCode, alone.stderr).toBe(0);
+    // Same stage, params and (no) inputs as the pipeline's instance: the same cache key.
+    expect(JSON.parse(alone.stdout).key).toBe(JSON.parse(await ws.read('config.lock.json')).stages.cfg.key);
+    const bad = await ws.lenna(['stage', './stages/config/stage.js', '--param', 'dataset.limt=1']);
+    expect([bad.exitCode, bad.stderr]).toEqual([2, 'lenna: lenna stage config: --param dataset.limt: unknown param "dataset.limt" of config; known keys of dataset: name, limit, seed.']);
+  });
+
+  it('lenna --version and -V print the version of the root package.json', async () => {
+    const ws = await makeWorkspace();
+    const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ['--version', '-V']) expect(await ws.lenna([flag])).toEqual({ exitCode: 0, stdout: `lenna ${version}`, stderr: '' });
+    expect((await ws.lenna(['--help'])).stdout).toMatch(/params <pipeline\.yaml>/);
   });
 });

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { instanceKeys } from '@lenna/core';
 import { loadPipeline } from '../src/pipeline/load.js';
 import { parseOverride, parseScalar } from '../src/pipeline/overrides.js';
 import { fixturesDir } from './helpers.js';
@@ -112,6 +113,89 @@ describe('pipeline YAML', () => {
   it('splits a --set sweep on commas outside flow lists', () => {
     expect(parseOverride('predictor.hidden=[64,64],[128]').values).toEqual([[64, 64], [128]]);
     expect(parseOverride('s.lambda=0,0.5').values).toEqual([0, 0.5]);
+  });
+
+  it('reads null as null, and only the YAML null words', () => {
+    expect(parseOverride('s.steps=null').values).toEqual([null]);
+    expect(['~', 'Null', 'NULL'].map(parseScalar)).toEqual([null, null, null]);
+    expect(parseScalar('"null"')).toBe('null');
+    expect(parseScalar('# not a comment')).toBe('# not a comment');
+    expect(parseOverride('s.steps=8,null').values).toEqual([8, null]);
+  });
+
+  it('keeps a quoted value with commas whole, and splits the rest', () => {
+    expect(parseOverride('report.title="a,b"').values).toEqual(['a,b']);
+    expect(parseOverride("report.title='a,b'").values).toEqual(['a,b']);
+    expect(parseOverride(`report.title="it's, here"`).values).toEqual(["it's, here"]);
+    expect(parseOverride("report.title='it''s, here'").values).toEqual(["it's, here"]);
+    expect(parseOverride(`report.title="say \\"a,b\\"",c`).values).toEqual(['say "a,b"', 'c']);
+    expect(parseOverride(`report.title=it's,ok`).values).toEqual(["it's", 'ok']);
+    expect(parseOverride(`s.tags=["a,b", c],[d]`).values).toEqual([['a,b', 'c'], ['d']]);
+    expect(() => parseOverride('report.title="a,b')).toThrow(/--set report\.title="a,b: the value opens a " quote it never closes/);
+  });
+
+  it('parses a dotted param path', () => {
+    expect(parseOverride('darts-search.dataset.limit=1024')).toMatchObject({ stage: 'darts-search', param: 'dataset.limit', path: ['dataset', 'limit'], values: [1024] });
+    expect(() => parseOverride('s.dataset..limit=1')).toThrow(/write it as <stage>\.<param>=<value>/);
+  });
+});
+
+describe('--set on params of every shape', () => {
+  const config = `name: c
+stages:
+  cfg:
+    uses: ./stages/config/stage.js
+    params:
+      title: hello
+  after:
+    uses: ./stages/double/stage.js
+    needs: { data: src.data }
+  src:
+    uses: ./stages/source/stage.js
+`;
+  const load = async (sets: string[], text = config) => loadPipeline(await pipelineFile(text), { overrides: sets.map(parseOverride) });
+  const cfg = async (sets: string[], text = config) => (await load(sets, text)).instances.filter((i) => i.stage.id === 'cfg');
+
+  it('sets null, and a quoted value with a comma as one value', async () => {
+    const [one] = await cfg(['cfg.steps=null', 'cfg.title="a,b"']);
+    expect(one.params).toMatchObject({ steps: null, title: 'a,b' });
+    expect((await cfg(['cfg.title=a,b'])).map((i) => i.id)).toEqual(['cfg@title=a', 'cfg@title=b']);
+  });
+
+  it('sets a key inside an object param, starting from its default or merging into the file', async () => {
+    const [fromDefault] = await cfg(['cfg.dataset.limit=1024']);
+    expect(fromDefault.params).toMatchObject({ dataset: { name: 'mnist', seed: 0, limit: 1024 } });
+    const inFile = config.replace('title: hello', 'title: hello\n      dataset: { name: cifar10, seed: 3 }');
+    const [merged] = await cfg(['cfg.dataset.limit=7'], inFile);
+    expect(merged.params).toMatchObject({ dataset: { name: 'cifar10', seed: 3, limit: 7 } });
+    const [both] = await cfg(['cfg.dataset.limit=7', 'cfg.dataset.name=cifar10']);
+    expect(both.params).toMatchObject({ dataset: { name: 'cifar10', seed: 0, limit: 7 } });
+  });
+
+  it('sweeps a key inside an object param, naming instances by its path', async () => {
+    const instances = await cfg(['cfg.dataset.limit=256,512']);
+    expect(instances.map((i) => i.id)).toEqual(['cfg@dataset.limit=256', 'cfg@dataset.limit=512']);
+    expect(instances.map((i) => (i.params as { dataset: unknown }).dataset)).toEqual([
+      { name: 'mnist', seed: 0, limit: 256 },
+      { name: 'mnist', seed: 0, limit: 512 },
+    ]);
+    expect(instanceKeys(instances[1].id)).toEqual(new Map([['dataset.limit', '512']]));
+  });
+
+  it('names the unknown key and the keys allowed there, nested too', async () => {
+    const nested = await loadError(config, ['cfg.dataset.limt=1']);
+    expect(nested).toBe('--set cfg.dataset.limt=1: unknown param "dataset.limt" of config; known keys of dataset: name, limit, seed.');
+    expect(await loadError(config, ['cfg.titel=x'])).toBe('--set cfg.titel=x: unknown param "titel" of config; known params: title, steps, dataset, tags.');
+    expect(await loadError(config, ['cfg.title.x=1'])).toMatch(/^--set cfg\.title\.x=1: param "title" of config is a string, not a map, so it has no key "x"; set title itself\.$/);
+    const inFile = await loadError(config.replace('title: hello', 'title: hello\n      dataset: { name: mnist, limt: 3 }'));
+    expect(inFile).toMatch(/p\.yaml:7: stages\.cfg\.params\.dataset\.limt: unknown param "dataset\.limt" of config; known keys of dataset: name, limit, seed\.$/);
+  });
+
+  it('names the key and what is expected for a wrong type, nested too', async () => {
+    expect(await loadError(config, ['cfg.dataset.limit=big'])).toMatch(/^--set cfg\.dataset\.limit=big: .*expected number.* \(got "big"\) for config; fix the value\.$/);
+    expect(await loadError(config, ['cfg.dataset.limit=1,big'])).toMatch(/^--set cfg\.dataset\.limit=1,big: .*expected number.*"big"/);
+    expect(await loadError(config, ['cfg.steps=0'])).toMatch(/^--set cfg\.steps=0: .*>0.* \(got 0\)/);
+    expect(await loadError(config, ['cfg.dataset.name=imagenet'])).toMatch(/^--set cfg\.dataset\.name=imagenet: .*"mnist"\|"cifar10"/);
   });
 });
 

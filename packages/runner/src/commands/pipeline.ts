@@ -12,7 +12,8 @@ export const runHelp = `lenna run <pipeline.yaml> [options]
 
 Runs the pipeline's stages that are not cached, in dependency order, and updates <pipeline>.lock.json.
 
-  --set <stage>.<param>=<v>   set a param for this run; a,b,c sweeps it (a matrix); params.<name>=<v> sets a shared param
+  --set <stage>.<param>=<v>   set a param for this run; a,b,c sweeps it (a matrix); params.<name>=<v> sets a shared param;
+                              "a,b" (quoted) is one value; null sets null; <stage>.<param>.<key>=<v> sets a key of an object param
   --only <stage>              run only this stage (and what it needs)
   --from <stage>              re-run this stage and everything downstream of it
   --force <stage>             re-run this stage even if cached
@@ -21,7 +22,9 @@ Runs the pipeline's stages that are not cached, in dependency order, and updates
   --jobs N                    stages run in parallel (default: number of cores)
   --json                      print one JSON object on stdout (progress goes to stderr)
 
-Example: lenna run pipelines/quickstart.yaml --set darts-search.lambda=0,0.05,0.2 --jobs 2`;
+Example: lenna run pipelines/quickstart.yaml --set darts-search.lambda=0,0.05,0.2 --jobs 2
+         lenna run pipelines/quickstart.yaml --set darts-search.dataset.limit=1024 --set darts-search.stepsPerEpoch=null
+         (lenna params shows what --set makes of the params, before anything runs)`;
 
 export const statusHelp = `lenna status <pipeline.yaml> [--set ...] [--json]
 
@@ -36,9 +39,9 @@ Prints the pipeline's stage instances and what each needs; --mermaid prints a Me
 
 Example: lenna dag pipelines/quickstart.yaml --mermaid`;
 
-const pipelineOptions = { set: { type: 'string', multiple: true } } as const;
+export const pipelineOptions = { set: { type: 'string', multiple: true } } as const;
 
-async function openPipeline(command: string, positionals: string[], sets: string[] | undefined): Promise<Pipeline> {
+export async function openPipeline(command: string, positionals: string[], sets: string[] | undefined): Promise<Pipeline> {
   const file = requirePositional(command, positionals, 'the pipeline file (e.g. pipelines/quickstart.yaml)');
   return loadPipeline(file, { overrides: (sets ?? []).map(parseOverride) });
 }

@@ -6,13 +6,17 @@ import { findLockEntries } from './locks.js';
 import { help } from './pipeline.js';
 import { jsonSafe, printJson } from './output.js';
 
-export const showHelp = `lenna show <artifact id | stage instance id | file.arrow | file.safetensors | file.json> [--json] [--limit N] [--pipeline p.yaml]
+export const showHelp = `lenna show <artifact id | stage instance id | file.arrow | file.safetensors | file.json> [--json] [--limit N] [--pipeline p.yaml] [--path]
 
 Shows an artifact's manifest and files, a table's schema and first rows, a safetensors file's tensors
 and metadata, or a JSON file. A stage instance id is looked up in the pipeline's lock file (--pipeline,
 or the only lock file under pipelines/ that has it).
 
-Example: lenna show artifacts/objects/<id>/history.arrow --limit 5`;
+--path prints where the files are instead: an artifact's folder; for a stage instance one line
+"<output> <folder>" per output (--json: {"<output>": "<folder>"}); a file's absolute path.
+
+Example: lenna show artifacts/objects/<id>/history.arrow --limit 5
+         lenna show 'darts-search@lambda=0' --pipeline pipelines/quickstart.yaml --path`;
 
 type Shown = Record<string, unknown>;
 
@@ -21,9 +25,11 @@ export async function showCommand(argv: string[]): Promise<number> {
     json: { type: 'boolean' },
     limit: { type: 'string' },
     pipeline: { type: 'string' },
+    path: { type: 'boolean' },
   });
   if (values.help) return help(showHelp);
   const target = requirePositional('show', positionals, 'what to show (an artifact id, a stage instance id or a file)');
+  if (values.path) return showPaths(target, Boolean(values.json), values.pipeline as string | undefined);
   const limit = intOption('show', 'limit', values.limit as string | undefined);
   const shown = await showTarget(target, { limit, json: Boolean(values.json), pipeline: values.pipeline as string | undefined });
   if (values.json) printJson(shown);
@@ -45,6 +51,30 @@ async function showTarget(target: string, opts: ShowOptions): Promise<Shown> {
   const outputs: Record<string, Shown> = {};
   for (const [name, id] of Object.entries(entry.outputs)) outputs[name] = await showArtifact(store, id, opts);
   return { instance: target, stage: entry.stage, key: entry.key, params: entry.params, outputs };
+}
+
+/** Where a target's files are on disk: the way from a lock file entry to pandas, numpy or a shell. */
+async function showPaths(target: string, json: boolean, pipeline: string | undefined): Promise<number> {
+  const folder = async (store: ArtifactStore, id: string): Promise<string> => {
+    const artifact = await store.open(id);
+    if (!artifact) throw new UserError(`artifact ${id} is not in the store ${store.root}; run the pipeline that makes it, or check the id.`);
+    return artifact.dir;
+  };
+  let paths: string | Record<string, string>;
+  if (await isFile(target)) paths = resolve(target);
+  else {
+    const store = new ArtifactStore(resolveStoreRoot());
+    if (isArtifactId(target)) paths = await folder(store, target);
+    else {
+      const entry = await findLockEntries(target, pipeline);
+      paths = {};
+      for (const [name, id] of Object.entries(entry.outputs)) paths[name] = await folder(store, id);
+    }
+  }
+  if (json) printJson(paths);
+  else if (typeof paths === 'string') process.stdout.write(`${paths}\n`);
+  else for (const [name, dir] of Object.entries(paths)) process.stdout.write(`${name} ${dir}\n`);
+  return 0;
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -6,7 +6,7 @@ import { cacheKeyOf } from '../cache-key.js';
 import { runStageChild } from '../child.js';
 import { ExclusiveLock } from '../exclusive.js';
 import { parseScalar } from '../pipeline/overrides.js';
-import { knownParams } from '../pipeline/load.js';
+import { checkParamPath, setParamPath } from '../pipeline/param-path.js';
 import { PlainReporter } from '../progress.js';
 import { resolveStageRef } from '../stage-ref.js';
 import { help } from './pipeline.js';
@@ -30,7 +30,7 @@ export async function stageCommand(argv: string[]): Promise<number> {
   const uses = requirePositional('stage', positionals, 'the stage package (e.g. darts-search) or a ./stage.js file');
   const ref = await resolveStageRef(uses, process.cwd(), `lenna stage ${uses}`);
   const def = ref.definition;
-  const params = validate(def, Object.fromEntries(keyValues('stage', 'param', values.param as string[] | undefined).map(([k, v]) => [k, parseScalar(v)])));
+  const params = validate(def, rawParams(def, keyValues('stage', 'param', values.param as string[] | undefined)));
   const store = new ArtifactStore(resolveStoreRoot());
   const { job, ids } = await resolveInputs(def, keyValues('stage', 'in', values.in as string[] | undefined), store);
   const code = await ref.fingerprint();
@@ -74,14 +74,23 @@ export async function stageCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** `--param dataset.limit=5` sets a key of an object param, as `--set` does in a pipeline. */
+function rawParams(def: StageDefinition, pairs: [string, string][]): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [key, text] of pairs) {
+    const where = `lenna stage ${def.name}: --param ${key}`;
+    checkParamPath(def.params, key.split('.'), def.name, where);
+    setParamPath(raw, key.split('.'), parseScalar(text), def.params, where);
+  }
+  return raw;
+}
+
 function validate(def: StageDefinition, raw: Record<string, unknown>): unknown {
   const result = def.params.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : String(issue.path[0] ?? '');
-  const known = knownParams(def);
-  const hint = issue.code === 'unrecognized_keys' && known ? `known params: ${known.join(', ')}` : 'fix the value';
-  throw new UserError(`lenna stage ${def.name}: --param ${key}: ${issue.message}; ${hint}.`);
+  const key = [...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]] : [])].join('.');
+  throw new UserError(`lenna stage ${def.name}: ${key ? `--param ${key}` : 'params'}: ${issue.message}; fix the value.`);
 }
 
 async function resolveInputs(def: StageDefinition, pairs: [string, string][], store: ArtifactStore) {

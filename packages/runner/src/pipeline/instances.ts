@@ -1,9 +1,11 @@
 import { formatInstanceId, UserError } from '@lenna/core';
 import type { PipelineStage } from './load.js';
+import { objectKeys, schemaAtPath, setParamPath, valueAtPath } from './param-path.js';
 
 /** One matrix value an instance carries, inherited by every instance downstream of it. */
 export interface Binding {
   stage: string;
+  /** The param's dotted path: `lambda`, or `dataset.limit` for a key of an object param. */
   param: string;
   value: unknown;
 }
@@ -87,8 +89,10 @@ function mergeBindings(a: Binding[], b: Binding[]): Binding[] | undefined {
 }
 
 function makeInstance(stage: PipelineStage, bindings: Binding[], picks: Map<string, Instance>, byStage: Map<string, Instance[]>): Instance {
-  const own = Object.fromEntries(bindings.filter((b) => b.stage === stage.id).map((b) => [b.param, b.value]));
-  const params = validateParams(stage, { ...stage.params, ...own });
+  const raw = { ...stage.params };
+  const schema = stage.ref.definition.params;
+  for (const b of bindings.filter((x) => x.stage === stage.id)) setParamPath(raw, b.param.split('.'), b.value, schema, stage.paramWhere(b.param));
+  const params = validateParams(stage, raw);
   const inputs: Instance['inputs'] = {};
   const upstream = new Set<Instance>();
   for (const [input, need] of Object.entries(stage.needs)) {
@@ -106,13 +110,23 @@ function makeInstance(stage: PipelineStage, bindings: Binding[], picks: Map<stri
 }
 
 function validateParams(stage: PipelineStage, raw: Record<string, unknown>): unknown {
-  const result = stage.ref.definition.params.safeParse(raw);
+  const def = stage.ref.definition;
+  const result = def.params.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const param = issue.code === 'unrecognized_keys' ? issue.keys[0] : String(issue.path[0] ?? '');
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    const key = [...path, issue.keys[0]].join('.');
+    const parent = path.length ? `keys of ${path.join('.')}` : 'params';
+    const schema = schemaAtPath(def.params, path);
+    const allowed = schema && objectKeys(schema);
+    throw new UserError(`${stage.paramWhere(key)}: unknown param "${key}" of ${def.name}${allowed ? `; known ${parent}: ${allowed.join(', ')}` : ''}.`);
+  }
+  const param = path.join('.');
   const where = param ? stage.paramWhere(param) : `stage ${stage.id}`;
-  const got = param && param in raw ? ` (got ${JSON.stringify(raw[param])})` : '';
-  throw new UserError(`${where}: ${issue.message}${got} for ${stage.ref.definition.name}; fix the value.`);
+  const value = valueAtPath(raw, path);
+  const got = param && value !== undefined ? ` (got ${JSON.stringify(value)})` : '';
+  throw new UserError(`${where}: ${issue.message}${got} for ${def.name}; fix the value.`);
 }
 
 /** Names instances after their matrix values; a param name two swept stages share is qualified by stage. */

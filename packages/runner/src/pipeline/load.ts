@@ -7,6 +7,7 @@ import type { Override } from './overrides.js';
 import { resolveStageRef, type StageRef } from '../stage-ref.js';
 import { expandInstances, type Instance } from './instances.js';
 import { topologicalOrder } from './topo.js';
+import { checkParamPath, objectKeys, setParamPath } from './param-path.js';
 
 export interface NeedRef {
   stage: string;
@@ -23,9 +24,9 @@ export interface PipelineStage {
   /** Params written in the file, shared params substituted, overrides applied (not yet validated). */
   params: Record<string, unknown>;
   matrix: Record<string, unknown[]>;
-  /** Params set on the command line: param -> the `--set` text, for error messages. */
+  /** Params set on the command line: dotted param path -> the `--set` text, for error messages. */
   setBy: Map<string, string>;
-  /** Where a param came from, for error messages. */
+  /** Where a param (a dotted path: `dataset.limit`) came from, for error messages. */
   paramWhere(param: string): string;
 }
 
@@ -89,7 +90,7 @@ function applySharedOverrides(shared: Record<string, unknown>, overrides: Overri
   const result = { ...shared };
   for (const o of overrides.filter((x) => x.stage === 'params')) {
     if (o.values.length !== 1) throw new UserError(`--set ${o.text}: a shared param takes one value; sweep a stage param instead.`);
-    result[o.param] = o.values[0];
+    setParamPath(result, o.path, o.values[0], undefined, `--set ${o.text}`);
   }
   return result;
 }
@@ -117,7 +118,12 @@ async function buildStage(
     params,
     matrix,
     setBy,
-    paramWhere: (param) => setBy.get(param) ?? source.where(['stages', id, param in matrix ? 'matrix' : 'params', param]),
+    paramWhere: (param) => {
+      // A --set of this path, of an object above it, or of a key inside it.
+      const set = [...setBy].find(([path]) => path === param || param.startsWith(`${path}.`) || path.startsWith(`${param}.`));
+      const keys = param.split('.');
+      return set?.[1] ?? source.where(['stages', id, param in matrix || keys[0] in matrix ? 'matrix' : 'params', ...(param in matrix ? [param] : keys)]);
+    },
   };
   checkParamNames(stage, source);
   return stage;
@@ -139,8 +145,7 @@ function checkParamNames(stage: PipelineStage, source: YamlSource): void {
 }
 
 export function knownParams(definition: StageDefinition): string[] | undefined {
-  const shape = (definition.params as unknown as { shape?: Record<string, unknown> }).shape;
-  return shape && typeof shape === 'object' ? Object.keys(shape) : undefined;
+  return objectKeys(definition.params);
 }
 
 function applyStageOverrides(stages: PipelineStage[], overrides: Override[]): void {
@@ -149,15 +154,14 @@ function applyStageOverrides(stages: PipelineStage[], overrides: Override[]): vo
     if (!stage) {
       throw new UserError(`--set ${o.text}: the pipeline has no stage "${o.stage}"; stages: ${stages.map((s) => s.id).join(', ')}.`);
     }
-    const known = knownParams(stage.ref.definition);
-    if (known && !known.includes(o.param)) {
-      throw new UserError(`--set ${o.text}: unknown param "${o.param}" of ${stage.ref.definition.name}; known params: ${known.join(', ')}.`);
-    }
+    const def = stage.ref.definition;
+    checkParamPath(def.params, o.path, def.name, `--set ${o.text}`);
     if (o.values.length > 1) {
+      // Each instance sets its value (inside the object param for a nested path); see expandInstances.
       stage.matrix[o.param] = o.values;
-      delete stage.params[o.param];
+      if (o.path.length === 1) delete stage.params[o.param];
     } else {
-      stage.params[o.param] = o.values[0];
+      setParamPath(stage.params, o.path, o.values[0], def.params, `--set ${o.text}`);
       delete stage.matrix[o.param];
     }
     stage.setBy.set(o.param, `--set ${o.text}`);
