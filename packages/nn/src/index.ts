@@ -8,10 +8,12 @@ export {
   GenotypeSchema,
   parseGenotype,
   parseCellAlphas,
+  parseCellAlphasMaxSkips,
   genotypeFromAlphas,
   genotypeToText,
   genotypeFromText,
   genotypeOpCounts,
+  type DeriveOptions,
   type Genotype,
   type OpCounts,
 } from './genotype.js';
