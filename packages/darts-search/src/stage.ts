@@ -52,7 +52,7 @@ async function writeOutputs(ctx: Ctx, result: SearchResult, batch: number | null
 
 export const stage = defineStage({
   name: 'darts-search',
-  version: 1,
+  version: 2,
   description: 'Latency-aware DARTS: α and the weights trained in turn, loss CE + λ·E[lat]/L_ref with E[lat] from the frozen latency predictor.',
   params: dartsSearchParams,
   inputs: {
