@@ -48,6 +48,8 @@ export const dartsSearchParams = z
     trainPortion: z.number().gt(0).lt(1).default(0.5),
     /** Caps the iterations of an epoch (one α step and one weight step each); null: a full pass over the weight half. */
     stepsPerEpoch: positiveInt.nullable().default(8),
+    /** P-DARTS's limit on skip_connect edges in the derived normal cell; null: the official derivation, no limit. */
+    maxSkips: z.number().int().min(0).nullable().default(2),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -55,6 +57,9 @@ export const dartsSearchParams = z
       ctx.addIssue({ code: 'custom', path: ['warmupEpochs'], message: `is ${p.warmupEpochs}, so α never moves in ${p.epochs} epochs; use fewer than epochs` });
     }
     if (p.lrMin > p.lr) ctx.addIssue({ code: 'custom', path: ['lrMin'], message: `is ${p.lrMin}, above lr ${p.lr}; use a value at most lr` });
+    if (p.maxSkips !== null && p.ops.includes('skip_connect') && p.ops.every((op) => op === 'none' || op === 'skip_connect')) {
+      ctx.addIssue({ code: 'custom', path: ['maxSkips'], message: `is ${p.maxSkips}, but ops has no op other than none and skip_connect to take a skip's place; add one or set maxSkips to null` });
+    }
   });
 
 export type DartsSearchParams = z.output<typeof dartsSearchParams>;

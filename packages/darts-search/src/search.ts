@@ -220,7 +220,7 @@ export async function runSearch(setup: SearchSetup): Promise<SearchResult> {
     return {
       net: loop.net,
       latency: loop.latency,
-      genotype: loop.net.genotype(),
+      genotype: loop.net.genotype({ maxSkips: setup.params.maxSkips }),
       history: loop.history,
       initialLatencyMs: loop.reference,
       finalLatencyMs: expectedMs(loop),

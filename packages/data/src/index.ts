@@ -5,7 +5,15 @@ export { splitForSearch, selectImages } from './subset.js';
 export { createBatcher, type Batcher, type BatcherOptions, type BatcherState, type BatchData } from './batcher.js';
 export { augmentImage, type AugmentOptions } from './augment.js';
 export { checkDataset } from './check.js';
-export { fingerprintCifarFolder } from './fingerprint.js';
+export { fingerprintCifarFolder, fingerprintDatasetFiles } from './fingerprint.js';
+export { readIdx, parseIdx, readIdxImageSet, IDX_TYPES, type IdxArray, type IdxTypeName, type IdxErrorOptions } from './idx.js';
+export {
+  FASHION_MNIST_CLASS_NAMES,
+  FASHION_MNIST_DIR,
+  FASHION_MNIST_FILES,
+  FASHION_MNIST_NORMALISATION,
+  FASHION_MNIST_PACKAGE,
+} from './fashion-mnist.js';
 export {
   readCifarBatch,
   CIFAR_CLASS_NAMES,

@@ -1,5 +1,6 @@
 import { CIFAR_NORMALISATION, loadCifarRaw } from './cifar.js';
 import { UserError } from './errors.js';
+import { FASHION_MNIST_NORMALISATION, loadFashionMnistRaw } from './fashion-mnist.js';
 import { loadMnistRaw, MNIST_NORMALISATION } from './mnist.js';
 import { normaliseRaw, type RawSet } from './raw.js';
 import { deriveSeed } from './seeds.js';
@@ -8,7 +9,7 @@ import { carveVal, checkLimit, limitSplits, splitRaw } from './split.js';
 import { generateSyntheticRaw, syntheticNormalisation } from './synthetic.js';
 import { DATASET_NAMES, type DatasetSpec, type ImageSet, type Normalisation, type Splits } from './types.js';
 
-export const DEFAULT_FRACTIONS = { mnist: { val: 0.15, test: 0.15 }, synthetic: { val: 0.15, test: 0.15 }, cifar10: { val: 0.1 } };
+export const DEFAULT_FRACTIONS = { mnist: { val: 0.15, test: 0.15 }, synthetic: { val: 0.15, test: 0.15 }, cifar10: { val: 0.1 }, 'fashion-mnist': { val: 0.1 } };
 
 export function checkDatasetName(name: string): void {
   if (!(DATASET_NAMES as readonly string[]).includes(name)) {
@@ -31,16 +32,17 @@ export async function loadRawSplits(spec: DatasetSpec, opts: { cifarRecords?: nu
     return { splits: splitRaw(all, fractions, splitSeed, where), normalisation: syntheticNormalisation(all.channels) };
   }
   if (spec.testFraction !== undefined) {
-    throw new UserError(`Data set cifar10 takes no testFraction (it is ${spec.testFraction}): its test split is the official test_batch.bin.`);
+    throw new UserError(`Data set ${spec.name} takes no testFraction (it is ${spec.testFraction}): its test split is the official test set.`);
   }
-  const { train, test } = await loadCifarRaw(spec.path, { records: opts.cifarRecords });
-  const carved = carveVal(train, spec.valFraction ?? DEFAULT_FRACTIONS.cifar10.val, splitSeed, where);
-  return { splits: { ...carved, test }, normalisation: CIFAR_NORMALISATION };
+  const cifar = spec.name === 'cifar10';
+  const { train, test } = cifar ? await loadCifarRaw(spec.path, { records: opts.cifarRecords }) : await loadFashionMnistRaw(spec.path);
+  const carved = carveVal(train, spec.valFraction ?? DEFAULT_FRACTIONS[spec.name].val, splitSeed, where);
+  return { splits: { ...carved, test }, normalisation: cifar ? CIFAR_NORMALISATION : FASHION_MNIST_NORMALISATION };
 }
 
 /**
  * Loads a data set, splits it by `spec.seed` (mnist, synthetic: one seeded shuffle cut into
- * test / val / train; cifar10: val carved from the five training batches, test is test_batch.bin),
+ * test / val / train; cifar10, fashion-mnist: val carved from the official training set, test is the official test set),
  * keeps at most `spec.limit` images per split and normalises per channel.
  */
 export async function loadDataset(spec: DatasetSpec): Promise<Splits<ImageSet>> {

@@ -4,7 +4,7 @@ import type { DatasetName } from './types.js';
 /** A zod schema for `DatasetSpec`, for stages that take a data set among their params. */
 export const datasetSpecSchema = z
   .object({
-    name: z.enum(['mnist', 'cifar10', 'synthetic'] satisfies DatasetName[]),
+    name: z.enum(['mnist', 'cifar10', 'fashion-mnist', 'synthetic'] satisfies DatasetName[]),
     path: z.string().min(1).optional(),
     limit: z.number().int().positive().optional(),
     resize: z.number().int().positive().optional(),

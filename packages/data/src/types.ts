@@ -20,8 +20,8 @@ export interface ImageSet {
   normalisation?: Normalisation;
 }
 
-export type DatasetName = 'mnist' | 'cifar10' | 'synthetic';
-export const DATASET_NAMES: readonly DatasetName[] = ['mnist', 'cifar10', 'synthetic'];
+export type DatasetName = 'mnist' | 'cifar10' | 'fashion-mnist' | 'synthetic';
+export const DATASET_NAMES: readonly DatasetName[] = ['mnist', 'cifar10', 'fashion-mnist', 'synthetic'];
 
 export interface SyntheticOptions {
   count?: number;
@@ -32,7 +32,7 @@ export interface SyntheticOptions {
 
 export interface DatasetSpec {
   name: DatasetName;
-  /** The CIFAR-10 binary folder (cifar10 only). */
+  /** The folder of a file-backed set: CIFAR-10's binary batches (required), Fashion-MNIST's IDX files (default: Debian's). */
   path?: string;
   /** Images per split at most (applied after splitting). */
   limit?: number;
@@ -40,7 +40,7 @@ export interface DatasetSpec {
   resize?: number;
   seed: number;
   valFraction?: number;
-  /** mnist and synthetic only: cifar10 has its official test batch. */
+  /** mnist and synthetic only: cifar10 and fashion-mnist have their official test sets. */
   testFraction?: number;
   synthetic?: SyntheticOptions;
 }

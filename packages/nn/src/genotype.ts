@@ -60,31 +60,82 @@ function softmaxRow(row: number[]): number[] {
   return e.map((v) => v / s);
 }
 
+/** One kept edge of a derived cell: its row in α, the op (column) chosen on it, and the node it reads. */
+interface Choice {
+  edge: number;
+  op: number;
+  input: number;
+}
+
+/**
+ * The official `_parse` on softmax weights `w`: per node the two incoming edges whose best
+ * non-`none` weight is largest, each with that best op. A weight of −∞ is never chosen.
+ */
+function chooseEdges(w: number[][], ops: readonly string[]): Choice[] {
+  const nodes = nodesForEdges(w.length);
+  const candidates = ops.map((_, k) => k).filter((k) => ops[k] !== 'none');
+  const best = (row: number[]) => candidates.reduce((b, k) => (row[k] > row[b] ? k : b), candidates[0]);
+  const choices: Choice[] = [];
+  let start = 0;
+  for (let node = 0; node < nodes; node++) {
+    const rows = w.slice(start, start + node + 2);
+    const order = rows.map((_, j) => j).sort((a, b) => rows[b][best(rows[b])] - rows[a][best(rows[a])]);
+    for (const j of order.slice(0, 2)) choices.push({ edge: start + j, op: best(rows[j]), input: j });
+    start += node + 2;
+  }
+  return choices;
+}
+
+const genesOf = (choices: Choice[], ops: readonly string[]): [OpName, number][] => choices.map((c) => [ops[c.op] as OpName, c.input]);
+
 /**
  * One cell's genes as the official `_parse`: on softmax(α) rows, keep per node the two incoming
  * edges with the largest non-`none` weight, and on each edge its best non-`none` op.
  */
 export function parseCellAlphas(alphas: number[][], ops: readonly string[]): [OpName, number][] {
-  const nodes = nodesForEdges(alphas.length);
-  const w = alphas.map(softmaxRow);
-  const candidates = ops.map((_, k) => k).filter((k) => ops[k] !== 'none');
-  const best = (row: number[]) => candidates.reduce((b, k) => (row[k] > row[b] ? k : b), candidates[0]);
-  const genes: [OpName, number][] = [];
-  let start = 0;
-  for (let node = 0; node < nodes; node++) {
-    const rows = w.slice(start, start + node + 2);
-    const order = rows.map((_, j) => j).sort((a, b) => rows[b][best(rows[b])] - rows[a][best(rows[a])]);
-    for (const j of order.slice(0, 2)) genes.push([ops[best(rows[j])] as OpName, j]);
-    start += node + 2;
-  }
-  return genes;
+  return genesOf(chooseEdges(alphas.map(softmaxRow), ops), ops);
 }
 
-export function genotypeFromAlphas(normal: number[][], reduce: number[][], ops: readonly string[]): Genotype {
+/**
+ * P-DARTS's limit on skip connections at derivation (Chen et al. 2019, §3.3, as in their code's
+ * `delete_min_sk_prob`): while the derived cell keeps more than `maxSkips` skip_connect edges, the
+ * kept skip with the lowest softmax weight is struck from its edge (its weight set to −∞; P-DARTS
+ * sets the probability to 0) and the whole cell is derived again from the weights. The struck edge
+ * then either keeps its best other op or yields its place among its node's two to a stronger edge,
+ * which may itself be a skip, so the loop goes on until at most `maxSkips` remain. Ties strike the
+ * lower edge index. Each pass strikes a new edge, so it ends within one pass per edge.
+ */
+export function parseCellAlphasMaxSkips(alphas: number[][], ops: readonly string[], maxSkips: number): [OpName, number][] {
+  if (!Number.isInteger(maxSkips) || maxSkips < 0) throw new UserError(`maxSkips is ${maxSkips}; it must be a whole number ≥ 0, or null for no limit.`);
+  const skip = ops.indexOf('skip_connect');
+  const w = alphas.map(softmaxRow);
+  let choices = chooseEdges(w, ops);
+  for (;;) {
+    const skips = choices.filter((c) => c.op === skip);
+    if (skips.length <= maxSkips) return genesOf(choices, ops);
+    if (!ops.some((o) => o !== 'none' && o !== 'skip_connect')) {
+      throw new UserError(`maxSkips is ${maxSkips}, but the op set (${ops.join(', ')}) has no op other than none and skip_connect to take a skip's place; add one or set maxSkips to null.`);
+    }
+    const weakest = skips.reduce((a, b) => (w[b.edge][skip] < w[a.edge][skip] || (w[b.edge][skip] === w[a.edge][skip] && b.edge < a.edge) ? b : a));
+    w[weakest.edge][skip] = -Infinity;
+    choices = chooseEdges(w, ops);
+  }
+}
+
+/** Options of the derivation. */
+export interface DeriveOptions {
+  /** At most this many skip_connect edges in the normal cell (P-DARTS); null or absent: no limit. */
+  maxSkips?: number | null;
+}
+
+/** The genotype α gives: the official derivation, then P-DARTS's skip limit on the normal cell when `maxSkips` is set. */
+export function genotypeFromAlphas(normal: number[][], reduce: number[][], ops: readonly string[], opts: DeriveOptions = {}): Genotype {
   if (!ops.some((o) => o !== 'none')) throw new UserError('A genotype needs an op set with at least one op other than none.');
   const nodes = nodesForEdges(normal.length);
   const concat = Array.from({ length: nodes }, (_, i) => i + 2);
-  return { normal: parseCellAlphas(normal, ops), normal_concat: concat, reduce: parseCellAlphas(reduce, ops), reduce_concat: [...concat] };
+  const { maxSkips } = opts;
+  const normalGenes = maxSkips === null || maxSkips === undefined ? parseCellAlphas(normal, ops) : parseCellAlphasMaxSkips(normal, ops, maxSkips);
+  return { normal: normalGenes, normal_concat: concat, reduce: parseCellAlphas(reduce, ops), reduce_concat: [...concat] };
 }
 
 const defaultConcat = (gene: unknown[]) => Array.from({ length: gene.length / 2 }, (_, i) => i + 2);

@@ -9,13 +9,16 @@ export {
   GenotypeSchema,
   parseGenotype,
   parseCellAlphas,
+  parseCellAlphasMaxSkips,
   genotypeFromAlphas,
   genotypeToText,
   genotypeFromText,
   genotypeOpCounts,
+  type DeriveOptions,
   type Genotype,
   type OpCounts,
 } from './genotype.js';
+export { randomGenotype } from './random-genotype.js';
 export { createDiscreteCell, cellInputShapes, sampledCells, type DiscreteCell, type CellRunnable, type SampledCells } from './discrete-cell.js';
 export { countParams, countMacs } from './counts.js';
 export { saveState, saveAlphas, loadState, ALPHA_NAMES, type HasState } from './weights-io.js';

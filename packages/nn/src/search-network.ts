@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@lenna/core';
 import { applyMixedEdge, cellEdges, createMixedEdges, edgeInputSize, createPreprocess, runCell, type MixedEdge } from './cell.js';
 import { UserError } from './errors.js';
-import { genotypeFromAlphas, type Genotype } from './genotype.js';
+import { genotypeFromAlphas, type DeriveOptions, type Genotype } from './genotype.js';
 import type { ForwardContext, Layer } from './layers.js';
 import { DEFAULT_TAPE_BUDGET_BYTES, segmentedGradients, tapedTailCells } from './segmented-grads.js';
 import { DARTS_OPS, isOpName, type OpName } from './ops.js';
@@ -41,8 +41,8 @@ export interface SearchNetwork {
    * supernet's. Gradients are keyed by variable name (what the optimisers take); the caller disposes them.
    */
   gradients(x: tf.Tensor4D, loss: (logits: tf.Tensor2D) => tf.Scalar, wrt: GradientRequest): { loss: number; grads: tf.NamedTensorMap };
-  /** The genotype the current α gives (official derivation). */
-  genotype(): Genotype;
+  /** The genotype the current α gives (official derivation; `maxSkips`: P-DARTS's skip limit). */
+  genotype(opts?: DeriveOptions): Genotype;
   macs(): number;
   dispose(): void;
 }
@@ -136,7 +136,7 @@ export function createSearchNetwork(userConfig: SearchNetworkConfig): SearchNetw
     alphas,
     forward,
     gradients,
-    genotype: () => genotypeFromAlphas(alphas.normal.arraySync() as number[][], alphas.reduce.arraySync() as number[][], config.ops),
+    genotype: (opts) => genotypeFromAlphas(alphas.normal.arraySync() as number[][], alphas.reduce.arraySync() as number[][], config.ops, opts),
     macs: () => searchMacs(config, stem, cells, classifier),
     dispose: () => {
       disposeStore(store);

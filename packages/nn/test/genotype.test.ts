@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DARTS_OPS,
@@ -7,6 +8,7 @@ import {
   genotypeToText,
   GenotypeSchema,
   parseCellAlphas,
+  parseCellAlphasMaxSkips,
   parseGenotype,
   type Genotype,
 } from '../src/index.js';
@@ -112,3 +114,89 @@ describe('genotype formats', () => {
   });
 });
 
+
+describe('P-DARTS skip limit (maxSkips)', () => {
+  // A normal cell whose official derivation keeps 5 skips. Softmax weights (others at α 0):
+  //   node 0: e0 skip 0.698 (sep3 0.094), e1 skip 0.413 (sep3 0.251)
+  //   node 1: e2 skip 0.862 (sep5 0.043), e3 sep3 0.635, e4 skip 0.262
+  //   node 2: e5 skip 0.654 (dil3 0.108), e6 skip 0.403 (max 0.330), e7 avg 0.191, e8 0.125
+  //   node 3: e9 sep5 0.742, e10 avg 0.514, e11–e13 0.125
+  const collapsed = [
+    row({ skip_connect: 3, sep_conv_3x3: 1 }),
+    row({ skip_connect: 2, sep_conv_3x3: 1.5 }),
+    row({ skip_connect: 4, sep_conv_5x5: 1 }),
+    row({ sep_conv_3x3: 2.5 }),
+    row({ skip_connect: 1, sep_conv_3x3: 0.5 }),
+    row({ skip_connect: 2.8, dil_conv_3x3: 1 }),
+    row({ skip_connect: 2.2, max_pool_3x3: 2 }),
+    row({ avg_pool_3x3: 0.5 }),
+    row({}),
+    row({ sep_conv_5x5: 3 }),
+    row({ avg_pool_3x3: 2 }),
+    row({}),
+    row({}),
+    row({}),
+  ];
+  const skips = (genes: [string, number][]) => genes.filter(([op]) => op === 'skip_connect').length;
+
+  it('derives 5 skips without a limit, as today', () => {
+    const uncapped = parseCellAlphas(collapsed, DARTS_OPS);
+    expect(uncapped).toEqual([
+      ['skip_connect', 0], ['skip_connect', 1],
+      ['skip_connect', 0], ['sep_conv_3x3', 1],
+      ['skip_connect', 0], ['skip_connect', 1],
+      ['sep_conv_5x5', 0], ['avg_pool_3x3', 1],
+    ]);
+    expect(genotypeFromAlphas(collapsed, collapsed, DARTS_OPS, { maxSkips: null })).toEqual(genotypeFromAlphas(collapsed, collapsed, DARTS_OPS));
+    expect(genotypeFromAlphas(collapsed, collapsed, DARTS_OPS, { maxSkips: null }).normal).toEqual(uncapped);
+  });
+
+  it('strikes the weakest kept skip and re-derives, until at most maxSkips remain', () => {
+    // Strikes e6 (0.403): e6 keeps max_pool. Then e1 (0.413): e1 takes sep_conv_3x3 (node 0 has only two
+    // edges). Then e5 (0.654): its next op, dil_conv_3x3 at 0.108, loses node 2's second place to e7's avg_pool.
+    const capped = genotypeFromAlphas(collapsed, collapsed, DARTS_OPS, { maxSkips: 2 });
+    expect(capped.normal).toEqual([
+      ['skip_connect', 0], ['sep_conv_3x3', 1],
+      ['skip_connect', 0], ['sep_conv_3x3', 1],
+      ['max_pool_3x3', 1], ['avg_pool_3x3', 2],
+      ['sep_conv_5x5', 0], ['avg_pool_3x3', 1],
+    ]);
+    // The reduction cell is derived as always.
+    expect(skips(capped.reduce)).toBe(5);
+    expect(parseCellAlphasMaxSkips(collapsed, DARTS_OPS, 4).slice(4, 6)).toEqual([['skip_connect', 0], ['max_pool_3x3', 1]]);
+    expect(skips(parseCellAlphasMaxSkips(collapsed, DARTS_OPS, 3))).toBe(3);
+    expect(parseCellAlphasMaxSkips(collapsed, DARTS_OPS, 5)).toEqual(parseCellAlphas(collapsed, DARTS_OPS));
+    const none = parseCellAlphasMaxSkips(collapsed, DARTS_OPS, 0);
+    expect(skips(none)).toBe(0);
+    // Node 1 also strikes e4's skip, whose sep_conv_3x3 (0.159) then beats e2's sep_conv_5x5 (0.043).
+    expect(none.slice(0, 4)).toEqual([['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 2]]);
+  });
+
+  it('on random α: a valid genotype with exactly maxSkips skips where the official one has more, else the official one', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: K, maxLength: K }), { minLength: 14, maxLength: 14 }),
+        fc.integer({ min: 0, max: 8 }),
+        (alphas, maxSkips) => {
+          const capped = genotypeFromAlphas(alphas, alphas, DARTS_OPS, { maxSkips });
+          expect(() => parseGenotype(capped)).not.toThrow();
+          expect(skips(capped.normal)).toBeLessThanOrEqual(maxSkips);
+          const official = parseCellAlphas(alphas, DARTS_OPS);
+          // A strike changes one edge's row, so it removes at most one skip: the count stops at maxSkips exactly.
+          if (skips(official) <= maxSkips) expect(capped.normal).toEqual(official);
+          else expect(skips(capped.normal)).toBe(maxSkips);
+        },
+      ),
+      { seed: 15, numRuns: 300 },
+    );
+  });
+
+  it('refuses a limit it cannot meet or that is no count', () => {
+    const ops = ['none', 'skip_connect'] as const;
+    const alphas = Array.from({ length: 14 }, () => [0, 1]);
+    expect(() => parseCellAlphasMaxSkips(alphas, ops, 2)).toThrow(/no op other than none and skip_connect.*set maxSkips to null/);
+    expect(parseCellAlphasMaxSkips(alphas, ops, 8)).toHaveLength(8);
+    expect(() => parseCellAlphasMaxSkips(collapsed, DARTS_OPS, -1)).toThrow(/maxSkips is -1/);
+    expect(() => parseCellAlphasMaxSkips(collapsed, DARTS_OPS, 1.5)).toThrow(/maxSkips is 1.5/);
+  });
+});

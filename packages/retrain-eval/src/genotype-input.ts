@@ -4,6 +4,17 @@ import { parseGenotype, type Genotype } from '@lenna/nn';
 
 export const GENOTYPE_FILE = 'genotype.json';
 
+/** A searched genotype or the random-search baseline's, for the report's `kind` column. */
+export type GenotypeKind = 'search' | 'random';
+
+/**
+ * `random` when the random-cell stage made the genotype (its manifest says so), else `search`: a
+ * folder handed to `lenna stage` without a manifest is taken to be a searched (or published) cell.
+ */
+export function genotypeKind(input: InputArtifact): GenotypeKind {
+  return input.manifest.stage === 'random-cell' ? 'random' : 'search';
+}
+
 /**
  * darts-search's genotype artifact: `genotype.json` (else the artifact's only .json file) holding
  * a DARTS Genotype, either bare or under a `genotype` key.

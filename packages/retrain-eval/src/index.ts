@@ -4,6 +4,6 @@ export { RetrainEvalParamsSchema, type RetrainEvalParams, type MeasureParams } f
 export { genotypeChoice, oneHotProbs, type CellType } from './one-hot.js';
 export { predictCells, measureCells, measureNetwork, summariseLatency, type LatencySummary } from './latency.js';
 export { loadModelFor, resolveMeasureBatch, DEFAULT_MEASURE_BATCH, type LoadedModel } from './model-input.js';
-export { readGenotypeInput, GENOTYPE_FILE } from './genotype-input.js';
+export { readGenotypeInput, genotypeKind, GENOTYPE_FILE, type GenotypeKind } from './genotype-input.js';
 export { trainEvalNetwork, evaluateAccuracy, type EpochRecord, type TrainOptions, type TrainHooks } from './train.js';
 export { historyTable, metricsTable, HISTORY_COLUMNS, METRIC_COLUMNS, type RetrainMetrics } from './tables.js';

@@ -1,8 +1,8 @@
 import { canonicalJson, sha256Hex, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
-import { countMacs, countParams, createEvalNetwork, DARTS_OPS, genotypeToText, saveState, type CellShape, type EvalNetwork, type Genotype } from '@lenna/nn';
+import { countMacs, countParams, createEvalNetwork, DARTS_OPS, genotypeOpCounts, genotypeToText, saveState, type CellShape, type EvalNetwork, type Genotype } from '@lenna/nn';
 import { loadDataset, type AugmentOptions, type ImageSet } from '@lenna/data';
-import { readGenotypeInput } from './genotype-input.js';
+import { genotypeKind, readGenotypeInput } from './genotype-input.js';
 import { cellType, measureCells, measureNetwork, predictCells, summariseLatency } from './latency.js';
 import { loadModelFor, resolveMeasureBatch, type LoadedModel } from './model-input.js';
 import { genotypeChoice } from './one-hot.js';
@@ -127,6 +127,8 @@ async function trainAndMeasure(
     train_seconds: trainSeconds,
     measure_batch: batch,
     genotype: genotypeToText(genotype),
+    kind: genotypeKind(ctx.inputs.genotype),
+    n_skip_normal: genotypeOpCounts(genotype).normal.skip,
   };
   const cells = shapes.map((s, i): CellReport => ({
     index: s.index,

@@ -2,6 +2,7 @@ import type { Table } from 'apache-arrow';
 import { tableFromRows, type RowColumnType } from '@lenna/core';
 import type { EpochRecord } from './train.js';
 import type { LatencySummary } from './latency.js';
+import type { GenotypeKind } from './genotype-input.js';
 
 export const HISTORY_COLUMNS: Record<keyof EpochRecord, RowColumnType> = {
   epoch: 'int',
@@ -26,6 +27,9 @@ export interface RetrainMetrics extends LatencySummary {
   train_seconds: number;
   measure_batch: number;
   genotype: string;
+  kind: GenotypeKind;
+  /** skip_connect edges in the normal cell. */
+  n_skip_normal: number;
 }
 
 export const METRIC_COLUMNS: Record<string, RowColumnType> = {
@@ -42,6 +46,8 @@ export const METRIC_COLUMNS: Record<string, RowColumnType> = {
   train_seconds: 'float',
   measure_batch: 'int',
   genotype: 'utf8',
+  kind: 'utf8',
+  n_skip_normal: 'int',
 };
 
 /** The one-row metrics.arrow: cell_latency_ms is flattened into two columns; missing values are null. */
@@ -60,6 +66,8 @@ export function metricsTable(m: RetrainMetrics): Table {
     train_seconds: m.train_seconds,
     measure_batch: m.measure_batch,
     genotype: m.genotype,
+    kind: m.kind,
+    n_skip_normal: m.n_skip_normal,
   };
   return tableFromRows([row], METRIC_COLUMNS);
 }

@@ -119,6 +119,7 @@ describe('retrain-eval stage', () => {
 
     // The prediction: every cell of the network, its own shape, the hand one-hot of its type, batch 16 from the model.
     expect(metrics.measure_batch).toBe(16);
+    expect([metrics.kind, metrics.n_skip_normal]).toEqual(['search', 2]);
     const model = await loadLatencyModel(modelDir);
     const shapes = cellShapes({ C: 4, layers: 3, inputSize: 8 });
     const expected = shapes

@@ -5,9 +5,10 @@ import { printJson } from './output.js';
 
 export const dataHelp = `lenna data check <dataset> [--path <dir>] [--seed N] [--json]
 
-Checks an image data set (mnist, cifar10, synthetic): that it can be found and read, its sizes and classes.
+Checks an image data set (mnist, cifar10, fashion-mnist, synthetic): that it can be found and read, its sizes and classes.
 
 Example: lenna data check cifar10 --path ~/data/cifar-10-batches-bin
+         lenna data check fashion-mnist            # Debian's files (apt-get install dataset-fashion-mnist)
          lenna data check mnist --seed 0 --json`;
 
 type CheckDataset = (name: string, opts: { path?: string; seed?: number }) => Promise<unknown>;

@@ -1,0 +1,2 @@
+export { stage, sampleCell } from './stage.js';
+export { randomCellParams, type RandomCellParams } from './params.js';
