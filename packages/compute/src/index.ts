@@ -2,6 +2,7 @@ export { initBackend, environmentFingerprint, BACKEND_NAMES, BACKEND_PACKAGES } 
 export type { BackendName, BackendInfo } from './backend.js';
 export { conv2d, depthwiseConv2d } from './conv.js';
 export { factorizedReduce } from './factorized-reduce.js';
+export { maxPool2d, avgPool2d, type PoolOptions } from './pool.js';
 export { batchNormTrain, batchNormTrainOps, batchNormEval, BN_EPS, type BatchStatsSink } from './batchnorm.js';
 export type { ConvOptions } from './conv.js';
 export { timeForward, summarise } from './timing.js';
