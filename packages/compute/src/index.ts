@@ -1,4 +1,6 @@
-export { initBackend, environmentFingerprint, BACKEND_NAMES, BACKEND_PACKAGES } from './backend.js';
+export { initBackend, environmentFingerprint, nativeBackendName, nativeUsesGpu, BACKEND_NAMES, BACKEND_PACKAGES } from './backend.js';
+export { diagnoseBackend, adviseBackend, formatDiagnosis, findGpuLibraries, parseLdconfig, GPU_LIBRARIES, type BackendDiagnosis, type FoundLibrary } from './doctor.js';
+export { nvidiaGpus, type GpuDevice } from './nvidia.js';
 export type { BackendName, BackendInfo } from './backend.js';
 export { conv2d, depthwiseConv2d } from './conv.js';
 export { factorizedReduce } from './factorized-reduce.js';
