@@ -38,13 +38,19 @@ function cpu(kernelName: string, inputs: Record<string, HeldTensor> | HeldTensor
   const named = Array.isArray(inputs) ? inputs.map(info) : Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, info(t)]));
   const result = kernel.kernelFunc({ inputs: named as unknown as tf.NamedTensorInfoMap, backend, attrs: attrs as tf.NamedAttrMap });
   const outputs = Array.isArray(result) ? result : [result];
-  const held = outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype, values: copy(backend.readSync(o.dataId)) }));
+  const held = outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype, values: typedCopy(backend.readSync(o.dataId), o.dtype) }));
   for (const i of [...made, ...outputs]) backend.disposeData(i.dataId);
   return held;
 }
 
-function copy(values: tf.backend_util.BackendValues): tf.backend_util.BackendValues {
-  return ArrayBuffer.isView(values) ? (values as Float32Array).slice() : values;
+/**
+ * A copy in the array type TensorFlow holds for the dtype (tfjs's cpu kernels sometimes keep another:
+ * OneHot's int32 output in a Float32Array, an int32 → float32 Cast sharing its Int32Array).
+ */
+export function typedCopy(values: tf.backend_util.BackendValues, dtype: tf.DataType): tf.backend_util.BackendValues {
+  const Type = { float32: Float32Array, int32: Int32Array, bool: Uint8Array }[dtype as 'float32' | 'int32' | 'bool'];
+  if (!Type || !ArrayBuffer.isView(values)) return values;
+  return Type.from(values as Float32Array);
 }
 
 const ints = (t: HeldTensor): number[] => Array.from(t.values as Int32Array);

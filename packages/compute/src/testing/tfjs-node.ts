@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -131,4 +131,20 @@ export function listRequests(requests: TfOpRequest[]): string[] {
 
 function firstLine(text: string): string {
   return text.trim().split('\n')[0].slice(0, 300);
+}
+
+/**
+ * Lines of a listing that ask a windowed op (convolution, pool, their gradients) for anything but
+ * SAME/VALID padding and dilation 1: the forms LENNA sends TensorFlow's native backends. Empty is good.
+ */
+export function nonPortableRequests(listing: string[]): string[] {
+  return listing.filter((l) => /padding=/.test(l) && (!/ padding=(SAME|VALID) /.test(l) || (/dilations=/.test(l) && !/dilations=\[1,1,1,1\]/.test(l))));
+}
+
+/** Writes a listing to `<cache>/ops-<name>.txt` (beside the tarball) and returns the path, for a reader of the test log. */
+export async function writeListing(name: string, listing: string[]): Promise<string> {
+  const file = join(cacheRoot(), `ops-${name}.txt`);
+  await mkdir(cacheRoot(), { recursive: true });
+  await writeFile(file, listing.join('\n') + '\n');
+  return file;
 }
