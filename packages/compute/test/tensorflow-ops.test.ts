@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { avgPool2d, batchNormTrain, conv2d, depthwiseConv2d, factorizedReduce, initBackend, maxPool2d } from '../src/index.js';
 import { nonPortableRequests, registerRecordingTensorflow, tfjsNodeOrSkip, type RecordingTensorflow } from '../src/testing/index.js';
 import { relativeError, values } from './reference.js';
@@ -88,5 +91,32 @@ describe.skipIf(!tfjsNode)('compute’s ops through tfjs-node 4.22.0’s own ker
     for (const op of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad', 'AvgPoolGrad', 'SpaceToBatchND', 'BatchToSpaceND']) {
       expect(listing.some((l) => l.startsWith(`${op} `)), op).toBe(true);
     }
+  });
+});
+
+describe('without the npm registry', () => {
+  const offline = async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lenna-tfjs-node-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, npm_config_registry: 'http://127.0.0.1:9/', npm_config_cache: join(root, 'npm-cache'), npm_config_fetch_retry_mintimeout: '100', npm_config_fetch_retry_maxtimeout: '200' };
+    return { root, env };
+  };
+
+  test('the check is skipped with one line on stderr saying why and how to make it a failure', async () => {
+    const { root, env } = await offline();
+    delete env.LENNA_REQUIRE_TFJS_NODE;
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    expect(await tfjsNodeOrSkip({ root, env })).toBeUndefined();
+    const lines = stderr.mock.calls.map(([s]) => String(s));
+    stderr.mockRestore();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^skipped: the TensorFlow op check needs @tensorflow\/tfjs-node@4\.22\.0 .*LENNA_REQUIRE_TFJS_NODE=1 makes this a failure\.\n$/);
+    expect(lines[0]).toMatch(/ECONNREFUSED/);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  test('LENNA_REQUIRE_TFJS_NODE=1 makes it a failure', async () => {
+    const { root, env } = await offline();
+    await expect(tfjsNodeOrSkip({ root, env: { ...env, LENNA_REQUIRE_TFJS_NODE: '1' } })).rejects.toThrow(/LENNA_REQUIRE_TFJS_NODE=1 but @tensorflow\/tfjs-node@4\.22\.0 could not be fetched/);
+    await rm(root, { recursive: true, force: true });
   });
 });

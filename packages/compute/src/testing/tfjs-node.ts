@@ -16,6 +16,13 @@ export const TFJS_NODE = {
 
 export type FetchedTfjsNode = { dir: string } | { unavailable: string };
 
+export interface FetchOptions {
+  /** Where to unpack (default `cacheRoot()`). */
+  root?: string;
+  /** npm's environment (default this process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
 const run = promisify(execFile);
 
 /**
@@ -23,8 +30,8 @@ const run = promisify(execFile);
  * requires, so that its kernels load against the same tfjs). Only `npm pack`: its install step,
  * which downloads libtensorflow, never runs. `unavailable` says why npm could not fetch it.
  */
-export async function fetchTfjsNode(): Promise<FetchedTfjsNode> {
-  const root = cacheRoot();
+export async function fetchTfjsNode(opts: FetchOptions = {}): Promise<FetchedTfjsNode> {
+  const root = opts.root ?? cacheRoot();
   const dir = join(root, 'package');
   if (existsSync(join(dir, 'package.json'))) return { dir };
   await mkdir(root, { recursive: true });
@@ -33,7 +40,7 @@ export async function fetchTfjsNode(): Promise<FetchedTfjsNode> {
     let stdout: string;
     try {
       const spec = `${TFJS_NODE.name}@${TFJS_NODE.version}`;
-      ({ stdout } = await run('npm', ['pack', spec, '--json', '--pack-destination', work, '--fetch-retries=1', '--fetch-timeout=30000'], { timeout: 120_000 }));
+      ({ stdout } = await run('npm', ['pack', spec, '--json', '--pack-destination', work, '--fetch-retries=1', '--fetch-timeout=30000'], { timeout: 120_000, env: opts.env ?? process.env }));
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       return { unavailable: firstLine(e.stderr?.split('\n').find((l) => /ERR|error/i.test(l)) ?? e.message) };
@@ -63,11 +70,11 @@ export function cacheRoot(): string {
  * The package directory, or undefined after ONE line on stderr saying why the check is skipped;
  * with LENNA_REQUIRE_TFJS_NODE=1 (CI) a missing package is an error instead.
  */
-export async function tfjsNodeOrSkip(): Promise<string | undefined> {
-  const fetched = await fetchTfjsNode();
+export async function tfjsNodeOrSkip(opts: FetchOptions = {}): Promise<string | undefined> {
+  const fetched = await fetchTfjsNode(opts);
   if ('dir' in fetched) return fetched.dir;
   const what = `${TFJS_NODE.name}@${TFJS_NODE.version} could not be fetched with npm pack (${fetched.unavailable})`;
-  if (process.env.LENNA_REQUIRE_TFJS_NODE === '1') throw new Error(`LENNA_REQUIRE_TFJS_NODE=1 but ${what}; give this machine access to the npm registry.`);
+  if ((opts.env ?? process.env).LENNA_REQUIRE_TFJS_NODE === '1') throw new Error(`LENNA_REQUIRE_TFJS_NODE=1 but ${what}; give this machine access to the npm registry.`);
   process.stderr.write(`skipped: the TensorFlow op check needs ${what}; LENNA_REQUIRE_TFJS_NODE=1 makes this a failure.\n`);
   return undefined;
 }
