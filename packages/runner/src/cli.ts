@@ -16,6 +16,7 @@ Usage: lenna <command> [options]   (lenna <command> --help for each)
   import <tar>             put an exported tar's artifacts into the store, verifying every hash
   report <pipeline>        print the report table and where its files are
   compare <pipeline> <stage>.<output>   one table of an output's rows across a sweep
+  doctor                   the tfjs backend and device here, CUDA/cuDNN found, what to install for the GPU
 
 Exit status: 0 ok, 1 a stage failed, 2 a usage or pipeline error, 3 --cached-only with stages to run.
 The store is ./artifacts (LENNA_STORE overrides).
@@ -38,6 +39,7 @@ const commands: Record<string, () => Promise<Command>> = {
   import: async () => (await import('./commands/archive.js')).importCommand,
   report: async () => (await import('./commands/report.js')).reportCommand,
   compare: async () => (await import('./commands/compare.js')).compareCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
 };
 
 const EXIT_USER = 2;
