@@ -86,6 +86,17 @@ describe('on a backend LENNA does not serve (tfjs’s own cpu kernels)', () => {
   });
 });
 
+test.each(BACKENDS)('on %s an undilated convolution runs the kernels tfjs’s op with explicit padding runs, and nothing else', async (backend) => {
+  await tf.setBackend(backend);
+  const x = tf.ones([2, 8, 8, 4]) as tf.Tensor4D, w = tf.ones([3, 3, 4, 4]) as tf.Tensor4D;
+  const kernels = async (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor) =>
+    (await tf.profile(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(f(a as tf.Tensor4D, b as tf.Tensor4D)))([x, w]))).kernelNames;
+  for (const stride of [1, 2]) {
+    expect(await kernels((a, b) => conv2d(a, b, { stride, pad: 1 }))).toEqual(await kernels((a, b) => tf.conv2d(a, b, stride, [[0, 0], [1, 1], [1, 1], [0, 0]])));
+  }
+  tf.dispose([x, w]);
+});
+
 describe('in the portable forms (as on TensorFlow’s native backends), over cpu’s kernels', () => {
   test.each(CASES.map((c) => [name(c), c] as const))('%s: forward and both gradients match the naive loops', async (_n, c) => {
     await checkCase(registerPortableCpu(), c);

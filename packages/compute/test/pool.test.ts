@@ -43,6 +43,17 @@ describe.each([...BACKENDS, 'portable forms over cpu’s kernels'])('on %s', (ba
   });
 });
 
+test.each(BACKENDS)('on %s the pools run the kernels tf.maxPool/tf.avgPool with numeric padding run, and nothing else', async (backend) => {
+  await tf.setBackend(backend);
+  const x = tf.ones([2, 8, 8, 4]) as tf.Tensor4D;
+  const kernels = async (f: (a: tf.Tensor4D) => tf.Tensor) => (await tf.profile(() => tf.grad((a: tf.Tensor) => tf.sum(f(a as tf.Tensor4D)))(x))).kernelNames;
+  for (const stride of [1, 2]) {
+    expect(await kernels((a) => maxPool2d(a, { size: 3, stride, pad: 1 }))).toEqual(await kernels((a) => tf.maxPool(a, 3, stride, 1)));
+    expect(await kernels((a) => avgPool2d(a, { size: 3, stride, pad: 1 }))).toEqual(await kernels((a) => tf.avgPool(a, 3, stride, 1)));
+  }
+  x.dispose();
+});
+
 test('portable forms: SAME where it reads the same pixels, a hand-padded input otherwise', async () => {
   await tf.setBackend(registerPortableCpu());
   const x = tf.ones([1, 8, 8, 2]) as tf.Tensor4D;
