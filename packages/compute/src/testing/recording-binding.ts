@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { executeTfOp, typedCopy, type HeldTensor, type TfAttrs } from './tf-ops.js';
+import { executeTfOp, tfArray, type HeldTensor, type TfAttrs } from './tf-ops.js';
 
 /** TensorFlow's C API enums (tf_datatype.h, tf_attrtype.h), which the native binding exports by these names. */
 const TF_DTYPES: Record<string, number> = { TF_FLOAT: 1, TF_INT32: 3, TF_UINT8: 4, TF_STRING: 7, TF_COMPLEX64: 8, TF_INT64: 9, TF_BOOL: 10, TF_RESOURCE: 20 };
@@ -42,7 +42,7 @@ export class RecordingBinding {
   createTensor(shape: number[], dtype: number, values: tf.backend_util.BackendValues): number {
     const id = this.nextId++;
     const type = this.dtypeOf(dtype);
-    this.tensors.set(id, { shape: [...shape], dtype: type, values: typedCopy(values, type) });
+    this.tensors.set(id, { shape: [...shape], dtype: type, values: tfArray(values, type) });
     return id;
   }
 

@@ -24,7 +24,7 @@ export function executeTfOp(op: string, inputs: HeldTensor[], attrs: TfAttrs): H
 
 type Evaluate = (inputs: HeldTensor[], attrs: TfAttrs) => HeldTensor[];
 
-/** Runs one of the cpu backend's kernels on held tensors and returns copies of its outputs. */
+/** Runs one of the cpu backend's kernels on held tensors and returns its outputs' values. */
 function cpu(kernelName: string, inputs: Record<string, HeldTensor> | HeldTensor[], attrs: TfAttrs = {}): HeldTensor[] {
   const backend = tf.findBackend('cpu');
   const kernel = tf.getKernel(kernelName, 'cpu');
@@ -38,18 +38,19 @@ function cpu(kernelName: string, inputs: Record<string, HeldTensor> | HeldTensor
   const named = Array.isArray(inputs) ? inputs.map(info) : Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, info(t)]));
   const result = kernel.kernelFunc({ inputs: named as unknown as tf.NamedTensorInfoMap, backend, attrs: attrs as tf.NamedAttrMap });
   const outputs = Array.isArray(result) ? result : [result];
-  const held = outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype, values: typedCopy(backend.readSync(o.dataId), o.dtype) }));
+  const held = outputs.map((o) => ({ shape: [...o.shape], dtype: o.dtype, values: tfArray(backend.readSync(o.dataId), o.dtype) }));
   for (const i of [...made, ...outputs]) backend.disposeData(i.dataId);
   return held;
 }
 
 /**
- * A copy in the array type TensorFlow holds for the dtype (tfjs's cpu kernels sometimes keep another:
- * OneHot's int32 output in a Float32Array, an int32 → float32 Cast sharing its Int32Array).
+ * The values in the array type TensorFlow holds for the dtype, converted where tfjs's cpu kernels keep
+ * another (OneHot's int32 output in a Float32Array, an int32 → float32 Cast sharing its Int32Array).
+ * Arrays are shared, not copied: neither tfjs's backends nor the stand-in write into a tensor's values.
  */
-export function typedCopy(values: tf.backend_util.BackendValues, dtype: tf.DataType): tf.backend_util.BackendValues {
+export function tfArray(values: tf.backend_util.BackendValues, dtype: tf.DataType): tf.backend_util.BackendValues {
   const Type = { float32: Float32Array, int32: Int32Array, bool: Uint8Array }[dtype as 'float32' | 'int32' | 'bool'];
-  if (!Type || !ArrayBuffer.isView(values)) return values;
+  if (!Type || !ArrayBuffer.isView(values) || values instanceof Type) return values;
   return Type.from(values as Float32Array);
 }
 
