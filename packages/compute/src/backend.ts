@@ -2,16 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { UserError } from './errors.js';
 import { registerLennaKernels } from './kernels/register.js';
+import { nvidiaGpus } from './nvidia.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export interface BackendInfo {
   name: BackendName;
   tfjsVersion: string;
   threads?: number;
+  /** Native backends: where TensorFlow runs, as libtensorflow reports it, and the npm package that provides it. */
+  device?: 'GPU' | 'CPU';
+  package?: string;
 }
 
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -67,16 +69,44 @@ function parseBackendEnv(value: string | undefined): BackendName | undefined {
 }
 
 async function initOnce(wanted: BackendName | undefined, quiet: boolean): Promise<BackendInfo> {
-  const name = wanted ?? (await bestInstalled());
+  const loaded = wanted ?? (await bestInstalled());
   if (wanted) await loadBackend(wanted, true);
   registerLennaKernels();
-  const ok = await tf.setBackend(TFJS_BACKEND_NAME[name]);
-  if (!ok) throw new Error(`tfjs could not start the '${name}' backend.`);
+  const ok = await tf.setBackend(TFJS_BACKEND_NAME[loaded]);
+  if (!ok) throw new Error(`tfjs could not start the '${loaded}' backend.`);
   await tf.ready();
-  const info: BackendInfo = { name, tfjsVersion: tf.version.tfjs };
-  if (name === 'wasm') info.threads = await wasmThreads();
-  if (!quiet) process.stderr.write(`backend: ${name} (tfjs ${info.tfjsVersion})\n`);
+  const info: BackendInfo = { name: loaded, tfjsVersion: tf.version.tfjs };
+  let note = '';
+  if (loaded === 'tensorflow-gpu' || loaded === 'tensorflow') {
+    const usingGpu = nativeUsesGpu(tf.backend());
+    info.name = nativeBackendName(loaded, usingGpu, wanted !== undefined);
+    info.device = usingGpu ? 'GPU' : 'CPU';
+    info.package = BACKEND_PACKAGES[loaded];
+    if (info.name !== loaded) note = `; ${info.package} found no GPU, so TensorFlow runs on the CPU: 'lenna doctor' says what is missing`;
+  }
+  if (loaded === 'wasm') info.threads = await wasmThreads();
+  if (!quiet) process.stderr.write(`backend: ${info.name} (tfjs ${info.tfjsVersion}${note})\n`);
   return info;
+}
+
+/** What libtensorflow told tfjs-node when it started: whether it found a GPU device (tfjs-node's isUsingGpuDevice). */
+export function nativeUsesGpu(backend: unknown): boolean {
+  return (backend as { isUsingGpuDevice?: unknown }).isUsingGpuDevice === true;
+}
+
+/**
+ * The backend a loaded native package really is. tfjs-node-gpu loads without CUDA too and then runs
+ * on the CPU without a word (libtensorflow falls back when it finds no GPU device): that is the
+ * `tensorflow` backend, and one who asked for tensorflow-gpu by name gets an error instead.
+ */
+export function nativeBackendName(loaded: 'tensorflow-gpu' | 'tensorflow', usingGpu: boolean, askedByName: boolean): BackendName {
+  if (loaded === 'tensorflow' || usingGpu) return loaded;
+  if (askedByName) {
+    throw new UserError(
+      `The 'tensorflow-gpu' backend was asked for (LENNA_BACKEND or the backend option) and ${BACKEND_PACKAGES['tensorflow-gpu']} loaded, but TensorFlow found no GPU device (it needs an NVIDIA driver, CUDA 11.2 and cuDNN 8.1 on the library path); run 'lenna doctor' to see what is missing, or use LENNA_BACKEND=tensorflow to run on the CPU.`,
+    );
+  }
+  return 'tensorflow';
 }
 
 async function bestInstalled(): Promise<BackendName> {
@@ -114,7 +144,10 @@ async function wasmThreads(): Promise<number> {
   return wasm.getThreadsCount();
 }
 
-/** What the latency of a `measures` stage depends on; it goes into that stage's cache key. */
+/**
+ * What the latency of a `measures` stage depends on; it goes into that stage's cache key. The GPU's
+ * name only where the backend runs on it (a GPU in the machine does not change a wasm timing).
+ */
 export async function environmentFingerprint(): Promise<Record<string, unknown>> {
   const info = await initBackend({ quiet: true });
   const cpus = os.cpus();
@@ -125,18 +158,6 @@ export async function environmentFingerprint(): Promise<Record<string, unknown>>
     cpuModel: cpus[0]?.model.trim() ?? null,
     cpuCores: cpus.length,
     platform: `${process.platform}-${process.arch}`,
-    gpu: await gpuName(),
+    gpu: info.name === 'tensorflow-gpu' ? ((await nvidiaGpus())?.map((g) => g.name).join(', ') ?? null) : null,
   };
-}
-
-async function gpuName(): Promise<string | null> {
-  try {
-    const { stdout } = await promisify(execFile)('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], {
-      timeout: 5000,
-    });
-    const names = stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-    return names.length > 0 ? names.join(', ') : null;
-  } catch {
-    return null;
-  }
 }

@@ -8,7 +8,8 @@ export interface ConvOptions {
   pad: 'same' | 'valid' | number;
 }
 
-type Conv = (x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, pad: tf.backend_util.ExplicitPadding) => tf.Tensor4D;
+type Padding = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
+type Conv = (x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, pad: Padding) => tf.Tensor4D;
 
 interface ConvKind {
   plain: Conv;
@@ -29,6 +30,8 @@ const DEPTHWISE: ConvKind = {
  * A 2-D convolution (NHWC, filter [kh, kw, in, out]) that tf.grad differentiates on every backend,
  * with any stride and any dilation. tfjs-core's own gradient refuses dilation > 1 and the op refuses
  * stride and dilation both > 1, so dilation is rewritten into plain convolutions (see `dilated`).
+ * On wasm and cpu padding is passed to the kernels as it is (LENNA's gradient kernels take any);
+ * elsewhere the convolution is written in forms TensorFlow's native kernels take (see `portable`).
  */
 export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, opts: ConvOptions): tf.Tensor4D {
   return convolve(x, filter, opts, REGULAR);
@@ -51,9 +54,42 @@ function convolve(x: tf.Tensor4D, filter: tf.Tensor4D, opts: ConvOptions, kind: 
       `A ${filter.shape[0]}×${filter.shape[1]} filter with dilation ${dilation} and pad ${JSON.stringify(opts.pad)} does not fit the ${x.shape[1]}×${x.shape[2]} input; use a larger input, 'same' padding or a smaller filter.`,
     );
   }
+  if (dilation > 1) return tf.tidy(() => dilated(x, filter, stride, dilation, info.padInfo, kind));
+  if (hasLennaKernels(tf.getBackend())) return kind.plain(x, filter, stride, explicitPads(info.padInfo));
+  return tf.tidy(() => portable(x, filter, stride, info, kind));
+}
+
+/**
+ * The same undilated convolution in the forms whose gradients TensorFlow's native kernels take
+ * (tfjs-node's Conv2DBackpropInput/Filter refuse explicit padding): 'valid' without padding, 'same'
+ * where TensorFlow's SAME lands the windows on the same pixels (stride 1 with an odd filter and
+ * symmetric padding, as DARTS pads), else tf.pad then 'valid' (a strided convolution with symmetric
+ * padding, where SAME would pad the bottom instead of the top).
+ */
+function portable(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, info: tf.backend_util.Conv2DInfo, kind: ConvKind): tf.Tensor4D {
   const { top, bottom, left, right } = info.padInfo;
-  if (dilation === 1) return kind.plain(x, filter, stride, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-  return tf.tidy(() => dilated(x, filter, stride, dilation, info.padInfo, kind));
+  if (top + bottom + left + right === 0) return kind.plain(x, filter, stride, 'valid');
+  if (sameLandsOn(info, tf.backend_util.computeConv2DInfo(x.shape, filter.shape, stride, 1, 'same', undefined, kind === DEPTHWISE))) {
+    return kind.plain(x, filter, stride, 'same');
+  }
+  return kind.plain(tf.pad(x, explicitPads(info.padInfo)), filter, stride, 'valid');
+}
+
+/** Whether 'same' reads the same pixels as `info`: the same leading padding and output size (trailing padding beyond the last window is never read). */
+export function sameLandsOn(info: SpatialInfo, same: SpatialInfo): boolean {
+  return (
+    same.padInfo.top === info.padInfo.top && same.padInfo.left === info.padInfo.left && same.outHeight === info.outHeight && same.outWidth === info.outWidth
+  );
+}
+
+interface SpatialInfo {
+  padInfo: tf.backend_util.PadInfo;
+  outHeight: number;
+  outWidth: number;
+}
+
+export function explicitPads(pad: tf.backend_util.PadInfo): tf.backend_util.ExplicitPadding {
+  return [[0, 0], [pad.top, pad.bottom], [pad.left, pad.right], [0, 0]];
 }
 
 /**
@@ -86,20 +122,16 @@ function directDilated(kind: ConvKind, dilation: number, pad: tf.backend_util.Ex
  * - s = d: out[i] = Σ_k xp[d·(i+k)]·f[k], a plain convolution over xp[::d] (the DARTS reduction dil_conv).
  * - s = 1 on wasm and cpu: the backend's dilated kernel with LENNA's gradient kernels (`directDilated`).
  * - s = 1 elsewhere: space-to-batch by d splits xp into d² phase images; a plain convolution of each, put
- *   back by batch-to-space, is the dilated convolution (how TensorFlow does atrous convolution). On wasm
- *   these two ops cost ~50× the convolution, hence the direct path there.
+ *   back by batch-to-space, is the dilated convolution (how TensorFlow does atrous convolution; its native
+ *   depthwise kernel does not read the dilations attribute, and tfjs-node's gradient kernels drop it).
+ *   On wasm these two ops cost ~50× the convolution, hence the direct path there.
  * - otherwise: the s = 1 result subsampled every s pixels.
  * Subsampling is reshape + slice (StridedSlice has no gradient in tfjs 4.22).
  */
 function dilated(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, dilation: number, pad: tf.backend_util.PadInfo, kind: ConvKind): tf.Tensor4D {
-  const valid: tf.backend_util.ExplicitPadding = [[0, 0], [0, 0], [0, 0], [0, 0]];
-  if (stride === dilation) {
-    const padded = tf.pad(x, [[0, 0], [pad.top, pad.bottom], [pad.left, pad.right], [0, 0]]);
-    return kind.plain(subsample(padded, dilation), filter, 1, valid);
-  }
+  if (stride === dilation) return kind.plain(subsample(tf.pad(x, explicitPads(pad)), dilation), filter, 1, 'valid');
   if (hasLennaKernels(tf.getBackend())) {
-    const explicit: tf.backend_util.ExplicitPadding = [[0, 0], [pad.top, pad.bottom], [pad.left, pad.right], [0, 0]];
-    const out = directDilated(kind, dilation, explicit)(x, filter);
+    const out = directDilated(kind, dilation, explicitPads(pad))(x, filter);
     return stride === 1 ? out : subsample(out, stride);
   }
   const [, h, w] = x.shape;
@@ -109,7 +141,7 @@ function dilated(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, dilation: 
     [pad.top, pad.bottom + extraH],
     [pad.left, pad.right + extraW],
   ]);
-  const out = tf.batchToSpaceND(kind.plain(phases, filter, 1, valid), [dilation, dilation], [
+  const out = tf.batchToSpaceND(kind.plain(phases, filter, 1, 'valid'), [dilation, dilation], [
     [0, extraH],
     [0, extraW],
   ]) as tf.Tensor4D;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { conv2d, depthwiseConv2d, originalKernel, UserError } from '../src/index.js';
-import { BACKENDS, backendBuffers, initBoth } from './setup.js';
+import { BACKENDS, backendBuffers, initBoth, registerPortableCpu } from './setup.js';
 import { convForward, convGrads, geometry, relativeError, values } from './reference.js';
 
 beforeAll(initBoth);
@@ -83,6 +83,34 @@ describe('on a backend LENNA does not serve (tfjs’s own cpu kernels)', () => {
   test.each(dilated.map((c) => [name(c), c] as const))('%s: forward and both gradients match the naive loops', async (_n, c) => {
     registerPlainCpu();
     await checkCase('plain-cpu', c);
+  });
+});
+
+test.each(BACKENDS)('on %s an undilated convolution runs the kernels tfjs’s op with explicit padding runs, and nothing else', async (backend) => {
+  await tf.setBackend(backend);
+  const x = tf.ones([2, 8, 8, 4]) as tf.Tensor4D, w = tf.ones([3, 3, 4, 4]) as tf.Tensor4D;
+  const kernels = async (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor) =>
+    (await tf.profile(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(f(a as tf.Tensor4D, b as tf.Tensor4D)))([x, w]))).kernelNames;
+  for (const stride of [1, 2]) {
+    expect(await kernels((a, b) => conv2d(a, b, { stride, pad: 1 }))).toEqual(await kernels((a, b) => tf.conv2d(a, b, stride, [[0, 0], [1, 1], [1, 1], [0, 0]])));
+  }
+  tf.dispose([x, w]);
+});
+
+describe('in the portable forms (as on TensorFlow’s native backends), over cpu’s kernels', () => {
+  test.each(CASES.map((c) => [name(c), c] as const))('%s: forward and both gradients match the naive loops', async (_n, c) => {
+    await checkCase(registerPortableCpu(), c);
+  });
+
+  test('pads by hand only where SAME would read other pixels: strided symmetric padding', async () => {
+    await tf.setBackend(registerPortableCpu());
+    const x = tf.ones([1, 8, 8, 2]) as tf.Tensor4D, f = tf.ones([3, 3, 2, 2]) as tf.Tensor4D;
+    const kernelsOf = async (stride: number, pad: number) =>
+      (await tf.profile(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(conv2d(a as tf.Tensor4D, b as tf.Tensor4D, { stride, pad })))([x, f]))).kernelNames;
+    expect(await kernelsOf(1, 1)).not.toContain('PadV2');
+    expect(await kernelsOf(1, 0)).not.toContain('PadV2');
+    expect(await kernelsOf(2, 1)).toContain('PadV2');
+    tf.dispose([x, f]);
   });
 });
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { avgPool2d, maxPool2d } from '@lenna/compute';
 import { reducePair } from './conv.js';
 import { batchNormLayer, cachedRelu, convLayer, depthwiseLayer, outSize, reluLayer, scaled, sequence, type Layer } from './layers.js';
 import type { ParamBuilder } from './params.js';
@@ -66,10 +67,14 @@ export function zeroLayer(stride: number): Layer {
   };
 }
 
-/** 3×3 pooling with one pixel of padding; the average counts only real pixels (count_include_pad=False). */
+/**
+ * 3×3 pooling with one pixel of padding; the average counts only real pixels (count_include_pad=False).
+ * compute's pools, so that every backend gets a form its kernels take.
+ */
 export function poolLayer(kind: 'max' | 'avg', stride: number): Layer {
+  const pool = kind === 'max' ? maxPool2d : avgPool2d;
   return {
-    apply: (x, _ctx, scale) => scaled(kind === 'max' ? tf.maxPool(x, 3, stride, 1) : tf.avgPool(x, 3, stride, 1), scale),
+    apply: (x, _ctx, scale) => scaled(pool(x, { size: 3, stride, pad: 1 }), scale),
     macs: (h, w) => ({ macs: 0, h: outSize(h, 3, stride, 1), w: outSize(w, 3, stride, 1) }),
   };
 }

@@ -19,6 +19,7 @@ Usage: lenna <command> [options]   (lenna <command> --help for each)
   import <tar>             put an exported tar's artifacts into the store, verifying every hash
   report <pipeline>        print the report table and where its files are
   compare <pipeline> <stage>.<output>   one table of an output's rows across a sweep
+  doctor                   the tfjs backend and device here, CUDA/cuDNN found, what to install for the GPU
 
 --set <stage>.<param>=<value>: a,b,c sweeps; "a,b" (quoted) is one value with a comma; null is null;
 <stage>.<param>.<key>=<value> sets a key inside an object param (darts-search.dataset.limit=1024).
@@ -45,6 +46,7 @@ const commands: Record<string, () => Promise<Command>> = {
   import: async () => (await import('./commands/archive.js')).importCommand,
   report: async () => (await import('./commands/report.js')).reportCommand,
   compare: async () => (await import('./commands/compare.js')).compareCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
 };
 
 const EXIT_USER = 2;
