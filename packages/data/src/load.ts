@@ -1,8 +1,8 @@
+import { deriveSeed } from '@lenna/core';
 import { CIFAR_NORMALISATION, loadCifarRaw } from './cifar.js';
 import { UserError } from './errors.js';
 import { loadMnistRaw, MNIST_NORMALISATION } from './mnist.js';
 import { normaliseRaw, type RawSet } from './raw.js';
-import { deriveSeed } from './seeds.js';
 import { resizeImages } from './resize.js';
 import { carveVal, checkLimit, limitSplits, splitRaw } from './split.js';
 import { generateSyntheticRaw, syntheticNormalisation } from './synthetic.js';
