@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@lenna/compute';
 import { createSearchNetwork } from '@lenna/nn';
-import { createSearcher } from '../dist/index.js';
+import { createSearcher } from '../dist/step.js';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {

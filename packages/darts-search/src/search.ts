@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { canonicalJson, sha256Hex, UserError, type ProgressEvent } from '@lenna/core';
+import { canonicalJson, deriveSeed, sha256Hex, UserError, type ProgressEvent } from '@lenna/core';
 import { createBatcher, type Batcher, type ImageSet } from '@lenna/data';
 import { cosineLr, createSearchNetwork, loadState, saveState, type Genotype, type SearchNetwork } from '@lenna/nn';
-import type { LatencyModel } from '@lenna/predictor';
+import type { LatencyModel } from '@lenna/latency-model';
 import { readCheckpoint, withoutPrefix, withPrefix, writeCheckpoint } from './checkpoint.js';
 import type { SearchData } from './data.js';
 import { describeRow, epochRow, expectedMs } from './epoch-report.js';
@@ -89,7 +89,7 @@ function setUp(setup: SearchSetup): Loop {
     searcher,
     latency,
     weights: batcher(data.weights, params.seed),
-    arch: batcher(data.arch, (params.seed ^ 0x9e3779b9) >>> 0),
+    arch: batcher(data.arch, deriveSeed(params.seed, 'arch batches')),
     runKey: runKeyOf(setup),
     reference,
     history: [],

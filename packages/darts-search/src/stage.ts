@@ -1,7 +1,7 @@
 import { defineStage, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { ALPHA_NAMES, genotypeToText, saveAlphas } from '@lenna/nn';
-import { loadLatencyModel, type LatencyModel } from '@lenna/predictor';
+import { loadLatencyModel, type LatencyModel } from '@lenna/latency-model';
 import { fingerprintCifarFolder } from '@lenna/data';
 import { loadSearchData } from './data.js';
 import { genotypeProbs } from './genotype-probs.js';
@@ -52,7 +52,7 @@ async function writeOutputs(ctx: Ctx, result: SearchResult, batch: number | null
 
 export const stage = defineStage({
   name: 'darts-search',
-  version: 1,
+  version: 2,
   description: 'Latency-aware DARTS: α and the weights trained in turn, loss CE + λ·E[lat]/L_ref with E[lat] from the frozen latency predictor.',
   params: dartsSearchParams,
   inputs: {

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { decodeSafetensors } from '@lenna/core';
 import { loadDataset } from '@lenna/data';
-import { CHECKPOINT_FILE, dartsSearchParams, runSearch, type SearchData } from '../src/index.js';
+import { CHECKPOINT_FILE } from '../src/checkpoint.js';
+import type { SearchData } from '../src/data.js';
+import { dartsSearchParams } from '../src/params.js';
+import { runSearch } from '../src/search.js';
 import { TINY_PARAMS } from './helpers.js';
 
 let root: string;

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { createRng } from '@lenna/core';
 import { createSearchNetwork, crossEntropy } from '@lenna/nn';
-import { unrolledArchGrads, type UnrolledProblem } from '../src/index.js';
+import { unrolledArchGrads, type UnrolledProblem } from '../src/second-order.js';
 
 const MOMENTUM = 0.9;
 const WD = 3e-4;

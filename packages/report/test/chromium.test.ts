@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { execFile } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { runStageInProcess } from '@lenna/core';
-import { REPORT_COLUMNS, stage } from '../src/index.js';
+import { REPORT_COLUMNS } from '../src/row.js';
+import { stage } from '../src/stage.js';
 import { makeFakeSweep, SWEEP } from './fixtures.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? 'chromium';
