@@ -1,5 +1,28 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+// The import rule: stages use libraries, libraries never use stages, stages never use each other (the
+// runner runs stages; they share code through libraries such as @lenna/latency-model). A package is a
+// stage when its package.json says so (`"nx": { "tags": ["stage"] }`).
+const packagesDir = new URL('./packages/', import.meta.url);
+const packages = readdirSync(packagesDir, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => ({ dir: entry.name, json: JSON.parse(readFileSync(new URL(`${entry.name}/package.json`, packagesDir), 'utf8')) }));
+const isStage = (p) => p.json.nx?.tags?.includes('stage') ?? false;
+const stages = packages.filter(isStage);
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** In package `from`: no import of another stage, by name or by a relative path out of the package. */
+function stageImportRule(from) {
+  const patterns = stages
+    .filter((stage) => stage.dir !== from.dir)
+    .map((stage) => ({
+      regex: `^(${escape(stage.json.name)}(/.*)?|(\\.\\./){2,}(packages/)?${escape(stage.dir)}/.*)$`,
+      message: `${stage.json.name} is a pipeline stage, and ${isStage(from) ? 'a stage never imports another stage' : 'a library never imports a stage'}: move what both need into a library package (e.g. @lenna/latency-model).`,
+    }));
+  return { files: [`packages/${from.dir}/**/*.{ts,js,mjs}`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+}
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'artifacts/**'] },
@@ -11,4 +34,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...packages.map(stageImportRule),
 );
