@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
-import { createRng, writeArrowFile, type Rng } from '@lenna/core';
+import { createRng, deriveSeed, writeArrowFile, type Rng } from '@lenna/core';
 import { cellEdges, DARTS_OPS, nodesForEdges } from '@lenna/nn';
 import type { BatchedCellShape } from './cell.js';
 import { datasetTable, readCellRows, type DatasetTableRow } from './columns.js';
@@ -94,7 +94,7 @@ export function syntheticDatasetTable(options: SyntheticOptions = {}): Table {
 
 /**
  * Folders laid out as preprocess's train, val, test and transforms outputs, from one synthetic draw per
- * split (seeds seed, seed + 1, seed + 2) with transforms fitted on train: a predictor's inputs for tests
+ * split (seeded deriveSeed(seed, 'train' | 'val' | 'test')) with transforms fitted on train: a predictor's inputs for tests
  * and benchmarks. Returns each output's folder.
  */
 export async function writeSyntheticSplits(
@@ -102,7 +102,7 @@ export async function writeSyntheticSplits(
   options: { rowsPerShape: { train: number; val: number; test: number }; seed: number; shapes?: BatchedCellShape[] },
 ): Promise<Record<'train' | 'val' | 'test' | 'transforms', string>> {
   const names = ['train', 'val', 'test'] as const;
-  const tables = names.map((name, i) => syntheticDatasetTable({ shapes: options.shapes, rowsPerShape: options.rowsPerShape[name], seed: options.seed + i }));
+  const tables = names.map((name) => syntheticDatasetTable({ shapes: options.shapes, rowsPerShape: options.rowsPerShape[name], seed: deriveSeed(options.seed, name) }));
   const folders = { train: join(dir, 'train'), val: join(dir, 'val'), test: join(dir, 'test'), transforms: join(dir, 'transforms') };
   for (const [i, name] of names.entries()) {
     await mkdir(folders[name], { recursive: true });
