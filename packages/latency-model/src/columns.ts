@@ -169,7 +169,7 @@ export function datasetTable(rows: readonly DatasetTableRow[], ops: readonly str
   return withMetadata(new Table(columns), { [OPS_METADATA_KEY]: JSON.stringify(ops) });
 }
 
-export function withMetadata(table: Table, meta: Record<string, string>): Table {
+function withMetadata(table: Table, meta: Record<string, string>): Table {
   const merged = new Map(table.schema.metadata);
   for (const [k, v] of Object.entries(meta)) merged.set(k, v);
   return new Table(new Schema(table.schema.fields as Field[], merged), table.batches);

@@ -4,7 +4,6 @@ export {
   edgeCount,
   nodesForEdges,
   cellShapeSchema,
-  flattenProbs,
   type CellShape,
   type IndexedCellShape,
   type BatchedCellShape,
@@ -12,9 +11,6 @@ export {
   type CellRow,
 } from './cell.js';
 export {
-  BLOCK_TYPES,
-  NUMERIC_SHAPE_COLUMNS,
-  SHAPE_COLUMN_NAMES,
   SHAPE_KEY_LEGEND,
   MEASUREMENT_COLUMNS,
   OPS_METADATA_KEY,
@@ -22,45 +18,17 @@ export {
   shapeKey,
   probColumnName,
   probColumnNames,
-  parseProbColumns,
   datasetTable,
-  withMetadata,
   readCellRows,
-  numberColumn,
   measurementColumn,
   type ShapeColumnValues,
-  type NumericShapeColumn,
   type MeasurementColumn,
   type MeasurementValues,
   type DatasetTableRow,
   type DatasetRows,
 } from './columns.js';
-export {
-  fitTransforms,
-  applyTransforms,
-  parseTransforms,
-  shapeFeatureValues,
-  featureCount,
-  msToTarget,
-  targetToMs,
-  SHAPE_FEATURES,
-  type Transforms,
-  type Standardiser,
-  type ProbMode,
-} from './transforms.js';
+export { fitTransforms, applyTransforms, parseTransforms, msToTarget, targetToMs, SHAPE_FEATURES, type Transforms, type Standardiser, type ProbMode } from './transforms.js';
 export { transformFeaturesTf, msToTargetTf, targetToMsTf } from './transforms-tf.js';
-export { initMlp, mlpForward, mlpTensors, kernelL2, layerSizes, type Activation, type MlpWeights, type ForwardOptions } from './mlp.js';
-export {
-  loadLatencyModel,
-  latencyModelFrom,
-  modelArtifact,
-  trainedBatch,
-  kernelName,
-  biasName,
-  SKIP_KERNEL,
-  MODEL_JSON,
-  MODEL_WEIGHTS,
-  type LatencyModel,
-  type ModelJson,
-} from './model.js';
+export { initMlp, mlpForward, mlpTensors, kernelL2, type Activation, type MlpWeights, type ForwardOptions } from './mlp.js';
+export { loadLatencyModel, latencyModelFrom, modelArtifact, trainedBatch, MODEL_JSON, MODEL_WEIGHTS, type LatencyModel, type ModelJson } from './model.js';
 export { syntheticDatasetTable, writeSyntheticSplits, SYNTHETIC_SHAPES, type SyntheticOptions } from './synthetic.js';
