@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 // stage when its package.json says so (`"nx": { "tags": ["stage"] }`).
 const packagesDir = new URL('./packages/', import.meta.url);
 const packages = readdirSync(packagesDir, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
+  .filter((entry) => entry.isDirectory() && existsSync(new URL(`${entry.name}/package.json`, packagesDir)))
   .map((entry) => ({ dir: entry.name, json: JSON.parse(readFileSync(new URL(`${entry.name}/package.json`, packagesDir), 'utf8')) }));
 const isStage = (p) => p.json.nx?.tags?.includes('stage') ?? false;
 const stages = packages.filter(isStage);
