@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ESLint } from 'eslint';
@@ -11,7 +12,8 @@ import { repoRoot } from './helpers.js';
 
 type Deps = Record<string, string>;
 interface Package {
-  dir: string;
+  /** Its folder, from the repository root (`packages/predictor`). */
+  path: string;
   name: string;
   isStage: boolean;
   json: { dependencies?: Deps; devDependencies?: Deps; peerDependencies?: Deps; optionalDependencies?: Deps };
@@ -21,16 +23,27 @@ let packages: Package[];
 let stages: Package[];
 
 async function sourceFiles(dir: string): Promise<string[]> {
+  if (!existsSync(dir)) return [];
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries.filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => join(e.parentPath, e.name));
 }
 
+/** The workspace packages' folders, from the root package.json's `workspaces` (`packages/*`, ...). */
+async function workspaceFolders(): Promise<string[]> {
+  const { workspaces } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { workspaces: string[] };
+  const folders: string[] = [];
+  for (const pattern of workspaces) {
+    if (!pattern.endsWith('/*')) folders.push(pattern);
+    else for (const e of await readdir(join(repoRoot, pattern.slice(0, -2)), { withFileTypes: true })) if (e.isDirectory()) folders.push(`${pattern.slice(0, -2)}/${e.name}`);
+  }
+  return folders.filter((path) => existsSync(join(repoRoot, path, 'package.json')));
+}
+
 beforeAll(async () => {
-  const dirs = (await readdir(join(repoRoot, 'packages'), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   packages = await Promise.all(
-    dirs.map(async (dir) => {
-      const json = JSON.parse(await readFile(join(repoRoot, 'packages', dir, 'package.json'), 'utf8'));
-      return { dir, name: json.name, isStage: json.nx?.tags?.includes('stage') ?? false, json };
+    (await workspaceFolders()).map(async (path) => {
+      const json = JSON.parse(await readFile(join(repoRoot, path, 'package.json'), 'utf8'));
+      return { path, name: json.name, isStage: json.nx?.tags?.includes('stage') ?? false, json };
     }),
   );
   stages = packages.filter((p) => p.isStage);
@@ -39,8 +52,8 @@ beforeAll(async () => {
 describe('stage packages', () => {
   it('are exactly the packages whose code defines a stage (tagged "stage" in package.json)', async () => {
     const defining: string[] = [];
-    for (const p of packages.filter((p) => p.dir !== 'core')) {
-      const texts = await Promise.all((await sourceFiles(join(repoRoot, 'packages', p.dir, 'src'))).map((f) => readFile(f, 'utf8')));
+    for (const p of packages.filter((p) => p.name !== '@lenna/core')) {
+      const texts = await Promise.all((await sourceFiles(join(repoRoot, p.path, 'src'))).map((f) => readFile(f, 'utf8')));
       if (texts.some((t) => /\bdefineStage\(/.test(t))) defining.push(p.name);
     }
     expect(stages.map((s) => s.name).sort()).toEqual(defining.sort());
@@ -49,7 +62,7 @@ describe('stage packages', () => {
 
   it('export only `stage` (and types) from their entry', async () => {
     for (const stage of stages) {
-      const index = await readFile(join(repoRoot, 'packages', stage.dir, 'src', 'index.ts'), 'utf8');
+      const index = await readFile(join(repoRoot, stage.path, 'src', 'index.ts'), 'utf8');
       const exported = [...index.matchAll(/export\s+(type\s+)?\{([^}]*)\}/g)]
         .filter(([, typeOnly]) => !typeOnly)
         .flatMap(([, , names]) => names.split(',').map((n) => n.trim()).filter((n) => n && !n.startsWith('type ')));
@@ -70,7 +83,7 @@ describe('stage packages', () => {
   it('list in dependencies every @lenna package their code imports, so the code fingerprint covers it', async () => {
     for (const p of packages) {
       const deps = new Set(Object.keys(p.json.dependencies ?? {}));
-      for (const file of await sourceFiles(join(repoRoot, 'packages', p.dir, 'src'))) {
+      for (const file of await sourceFiles(join(repoRoot, p.path, 'src'))) {
         const text = await readFile(file, 'utf8');
         for (const [, name] of text.matchAll(/(?:from|import\()\s*'(@lenna\/[\w-]+)/g)) {
           if (name !== p.name) expect(deps.has(name), `${file} imports ${name}, which ${p.name}'s package.json does not list`).toBe(true);
