@@ -1,1 +1,1 @@
-export { stage, columnSummaryParams, summarize, quantile, type ColumnSummaryParams, type Summary } from './stage.js';
+export { stage } from './stage.js';

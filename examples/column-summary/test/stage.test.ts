@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readArrowFile, runStageInProcess, tableFromRows, tableToRows, writeArrowFile } from '@lenna/core';
-import { quantile, stage, type Summary } from '../src/index.js';
+import { quantile, stage, type Summary } from '../src/stage.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');

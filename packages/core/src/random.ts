@@ -17,6 +17,17 @@ export interface Rng {
   setState(state: number[]): void;
 }
 
+/**
+ * An independent seed for one random job that a user's seed drives (initialising weights, shuffling,
+ * splitting, augmenting, one dataset row), named by its purpose: changing how one job draws numbers
+ * never shifts another's, and no two jobs share a stream. FNV-1a over the purpose, started from the seed.
+ */
+export function deriveSeed(seed: number, purpose: string): number {
+  let h = (seed ^ 0x811c9dc5) >>> 0;
+  for (let i = 0; i < purpose.length; i++) h = Math.imul(h ^ purpose.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
 function splitMix32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { createRng } from '../src/random.js';
+import { createRng, deriveSeed } from '../src/random.js';
 
 describe('createRng', () => {
   test('the same seed gives the same stream, another seed another', () => {
@@ -48,5 +48,19 @@ describe('createRng', () => {
     const xs = createRng(2).shuffle(Array.from({ length: 50 }, (_, i) => i));
     expect([...xs].sort((p, q) => p - q)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(xs).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+});
+
+describe('deriveSeed', () => {
+  test('is FNV-1a of the purpose started from the seed (hand-computed), and separates purposes and seeds', () => {
+    // FNV-1a 32 of "a" from the offset basis is 0xe40c292c; seed 0 leaves the basis as it is.
+    expect(deriveSeed(0, 'a')).toBe(0xe40c292c);
+    expect(deriveSeed(0, '')).toBe(0x811c9dc5);
+    expect(deriveSeed(1, 'init')).toBe(deriveSeed(1, 'init'));
+    expect(deriveSeed(1, 'init')).not.toBe(deriveSeed(1, 'shuffle'));
+    expect(deriveSeed(1, 'init')).not.toBe(deriveSeed(2, 'init'));
+    const seeds = new Set(Array.from({ length: 1000 }, (_, i) => deriveSeed(7, `row ${i}`)));
+    expect(seeds.size).toBe(1000);
+    expect([...seeds].every((s) => Number.isInteger(s) && s >= 0 && s < 2 ** 32)).toBe(true);
   });
 });

@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '@lenna/core';
-import { edgeCount, type CellShape } from '@lenna/nn';
-import { cellQuery, type CellQuery, type LatencyModel } from '@lenna/predictor';
+import { edgeCount, type BatchedCellShape, type CellShape, type LatencyModel } from '@lenna/latency-model';
 
 /** The latency model's questions about one network: one query per cell, at the model's batch size. */
 export interface LatencyTerm {
-  queries: CellQuery[];
+  queries: BatchedCellShape[];
   /** Where each query's α comes from. */
   reduction: boolean[];
   /** E[lat] in ms: Σ over cells of the model's latency under softmax(α) (differentiable in α). */
@@ -35,7 +34,7 @@ export function createLatencyTerm(model: LatencyModel, shapes: CellShape[], sear
   const order = modelColumnOrder(model.ops, model.edges, searchOps, nodes);
   const identity = order.every((j, i) => j === i);
   const toModel = (probs: tf.Tensor2D): tf.Tensor2D => (identity ? probs : tf.gather(probs, order, 1));
-  const queries = shapes.map((s) => cellQuery(s, batch));
+  const queries = shapes.map((s) => ({ ...s, batch }));
   const reduction = shapes.map((s) => s.reduction);
   return {
     queries,

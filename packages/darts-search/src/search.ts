@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { canonicalJson, sha256Hex, UserError, type ProgressEvent } from '@lenna/core';
+import { canonicalJson, deriveSeed, sha256Hex, UserError, type ProgressEvent } from '@lenna/core';
 import { createBatcher, type Batcher, type BatcherState, type ImageSet } from '@lenna/data';
 import {
   cosineLr,
@@ -14,7 +14,7 @@ import {
   type SearchStep,
   type TrainingParts,
 } from '@lenna/nn';
-import type { LatencyModel } from '@lenna/predictor';
+import type { LatencyModel } from '@lenna/latency-model';
 import { architectureLoss, type LatencyObjective } from './arch-loss.js';
 import type { SearchData } from './data.js';
 import { describeRow, epochRow, expectedMs } from './epoch-report.js';
@@ -130,7 +130,7 @@ function setUp(setup: SearchSetup): Loop {
     step,
     latency,
     weights: batcher(data.weights, params.seed),
-    arch: batcher(data.arch, (params.seed ^ 0x9e3779b9) >>> 0),
+    arch: batcher(data.arch, deriveSeed(params.seed, 'arch batches')),
     runKey: runKeyOf(setup),
     reference,
     history: [],

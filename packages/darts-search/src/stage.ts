@@ -1,7 +1,7 @@
 import { defineStage, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { ALPHA_NAMES, genotypeToText, saveAlphas } from '@lenna/nn';
-import { loadLatencyModel, type LatencyModel } from '@lenna/predictor';
+import { loadLatencyModel, type LatencyModel } from '@lenna/latency-model';
 import { fingerprintDatasetFiles } from '@lenna/data';
 import { loadSearchData } from './data.js';
 import { genotypeProbs } from './genotype-probs.js';

@@ -6,7 +6,9 @@ import { initBackend } from '@lenna/compute';
 import { decodeSafetensors, UserError } from '@lenna/core';
 import { loadDataset } from '@lenna/data';
 import { CHECKPOINT_FILE } from '@lenna/nn';
-import { dartsSearchParams, runSearch, type SearchData } from '../src/index.js';
+import type { SearchData } from '../src/data.js';
+import { dartsSearchParams } from '../src/params.js';
+import { runSearch } from '../src/search.js';
 import { TINY_PARAMS } from './helpers.js';
 
 let root: string;

@@ -2,8 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeSafetensorsFile } from '@lenna/core';
-import { SHAPE_FEATURES, type Transforms } from '@lenna/preprocess';
-import { latencyModelFrom, modelArtifact, type LatencyModel } from '@lenna/predictor';
+import { latencyModelFrom, modelArtifact, SHAPE_FEATURES, type LatencyModel, type Transforms } from '@lenna/latency-model';
 
 /** Per-op cost in the exponent of the hand-made latency model: convolutions dear, skips cheap. */
 export const OP_COST: Record<string, number> = {

@@ -3,7 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { cellShapes, edgeCount, type Genotype } from '@lenna/nn';
 import { tableToRows } from '@lenna/core';
-import { architectureLoss, createLatencyTerm, genotypeProbs, historyTable, meanAlphaEntropy, modelColumnOrder } from '../src/index.js';
+import { architectureLoss } from '../src/arch-loss.js';
+import { genotypeProbs } from '../src/genotype-probs.js';
+import { historyTable, meanAlphaEntropy } from '../src/history.js';
+import { createLatencyTerm, modelColumnOrder } from '../src/latency.js';
 import { handModel, latencyMs, TINY_OPS } from './helpers.js';
 
 const softmaxRows = (m: number[][]) =>

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { readArrowFile, readSafetensorsFile, runStageInProcess, tableToRows } from '@lenna/core';
 import { edgeCount, genotypeFromAlphas, genotypeToText, type Genotype } from '@lenna/nn';
-import { dartsSearchParams, stage } from '../src/index.js';
+import { dartsSearchParams } from '../src/params.js';
+import { stage } from '../src/stage.js';
 import { TINY_OPS, TINY_PARAMS, writeHandModel } from './helpers.js';
 
 let root: string;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { readArrowFile, readSafetensorsFile, runStageInProcess, tableToRows, type StageMessage } from '@lenna/core';
 import { edgeCount, parseGenotype } from '@lenna/nn';
-import { stage } from '../src/index.js';
+import { stage } from '../src/stage.js';
 import { TINY_OPS, TINY_PARAMS, writeHandModel } from './helpers.js';
 
 let root: string;

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { nonPortableRequests, registerRecordingTensorflow, tfjsNodeOrSkip, writeListing, type RecordingTensorflow } from '@lenna/compute/testing';
 import { createSearchNetwork, createSearchStep, DARTS_OPS, edgeCount, type Batch } from '@lenna/nn';
-import { architectureLoss, createLatencyTerm } from '../src/index.js';
+import { architectureLoss } from '../src/arch-loss.js';
+import { createLatencyTerm } from '../src/latency.js';
 import { handModel, LATENCY_BATCH } from './helpers.js';
 
 /**

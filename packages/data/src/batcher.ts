@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '@lenna/core';
+import { createRng, deriveSeed } from '@lenna/core';
 import { augmentImage, checkAugment, paddingFill, type AugmentOptions } from './augment.js';
 import { UserError } from './errors.js';
 import { imageSize } from './raw.js';
-import { deriveSeed } from './seeds.js';
 import type { Batch, ImageSet } from './types.js';
 
 export interface BatcherOptions {

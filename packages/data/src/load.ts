@@ -1,9 +1,9 @@
+import { deriveSeed } from '@lenna/core';
 import { CIFAR_NORMALISATION, loadCifarRaw } from './cifar.js';
 import { UserError } from './errors.js';
 import { FASHION_MNIST_NORMALISATION, loadFashionMnistRaw } from './fashion-mnist.js';
 import { loadMnistRaw, MNIST_NORMALISATION } from './mnist.js';
 import { normaliseRaw, type RawSet } from './raw.js';
-import { deriveSeed } from './seeds.js';
 import { resizeImages } from './resize.js';
 import { carveVal, checkLimit, limitSplits, splitRaw } from './split.js';
 import { generateSyntheticRaw, syntheticNormalisation } from './synthetic.js';

@@ -1,7 +1,6 @@
-import { createRng } from '@lenna/core';
+import { createRng, deriveSeed } from '@lenna/core';
 import { UserError } from './errors.js';
 import { imageSize } from './raw.js';
-import { deriveSeed } from './seeds.js';
 import type { ImageSet } from './types.js';
 
 /** The images at `indices`, in that order, with the same metadata. */

@@ -5,7 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@lenna/compute';
-import { createTfjsMeasurer, DatasetGenParamsSchema, generateDataset, plannedShapes } from '../dist/index.js';
+import { generateDataset } from '../dist/generate.js';
+import { createTfjsMeasurer } from '../dist/measure.js';
+import { DatasetGenParamsSchema } from '../dist/params.js';
+import { plannedShapes } from '../dist/shapes.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

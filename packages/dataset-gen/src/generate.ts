@@ -3,10 +3,11 @@ import type { ProgressEvent } from '@lenna/core';
 import type { LatencyProtocolOptions } from '@lenna/compute';
 import { datasetTable, type DatasetRow, type MeasuredRow } from './columns.js';
 import { additiveEstimateMs, lutSites, OpLookupTable, opLutTable, type LutEntry } from './lut.js';
-import type { CellShape, DatasetGenParams } from './params.js';
+import { edgeCount, type BatchedCellShape } from '@lenna/latency-model';
+import type { DatasetGenParams } from './params.js';
 import { loadLutCheckpoint, planFingerprint, RowLog, saveLutCheckpoint } from './resume.js';
 import { planRow, type RowPlanOptions } from './sampling.js';
-import { edgeCount, plannedShapes, type OpSite } from './shapes.js';
+import { plannedShapes, type OpSite } from './shapes.js';
 import { checkExplicitShapes, checkOpSet } from './validate.js';
 
 /** compute's protocol options; `seed` also seeds the cells' weights. */
@@ -24,9 +25,9 @@ export interface Measurer {
   /** Timings (ms) of one op alone at this site, `runs` of them after `warmup`. */
   timeOp(site: OpSite, opts: { runs: number; warmup: number; seed: number }): Promise<number[]>;
   /** Expected latency of a cell of `shape` whose op per edge is sampled from `probs` (LENNA's protocol). */
-  measureCell(shape: CellShape, ops: readonly string[], nodes: number, probs: number[][], protocol: CellProtocol): Promise<CellMeasurement>;
+  measureCell(shape: BatchedCellShape, ops: readonly string[], nodes: number, probs: number[][], protocol: CellProtocol): Promise<CellMeasurement>;
   /** Untimed runs before the first row of a shape (called under the lock). */
-  warmUp?(shape: CellShape, ops: readonly string[], nodes: number, seed: number): Promise<void>;
+  warmUp?(shape: BatchedCellShape, ops: readonly string[], nodes: number, seed: number): Promise<void>;
 }
 
 export interface GenerateOptions {
@@ -47,7 +48,7 @@ export interface GeneratedDataset {
   opLut: Table;
   rows: DatasetRow[];
   lut: LutEntry[];
-  shapes: CellShape[];
+  shapes: BatchedCellShape[];
   /** Rows found in the scratch log and not measured again. */
   resumedRows: number;
 }
@@ -91,7 +92,7 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
 
 async function measureRows(
   options: GenerateOptions,
-  shapes: CellShape[],
+  shapes: BatchedCellShape[],
   planOptions: RowPlanOptions,
   total: number,
   log: RowLog,
@@ -125,7 +126,7 @@ export function cellProtocol(params: DatasetGenParams, seed: number): CellProtoc
   return { runs, quantile, threshold, hits, maxResets, warmup, seed };
 }
 
-async function measureLut(options: GenerateOptions, shapes: CellShape[], fingerprint: string): Promise<LutEntry[]> {
+async function measureLut(options: GenerateOptions, shapes: BatchedCellShape[], fingerprint: string): Promise<LutEntry[]> {
   const saved = await loadLutCheckpoint(options.scratchDir, fingerprint);
   if (saved) return saved;
   const { params, measurer } = options;

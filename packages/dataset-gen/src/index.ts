@@ -1,11 +1,1 @@
-export * from './params.js';
-export * from './ops.js';
-export * from './shapes.js';
-export * from './sampling.js';
-export * from './stats.js';
-export * from './lut.js';
-export * from './columns.js';
-export * from './resume.js';
-export * from './generate.js';
-export * from './measure.js';
-export * from './stage.js';
+export { stage } from './stage.js';

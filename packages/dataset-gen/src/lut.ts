@@ -1,5 +1,5 @@
 import { Bool, Float64, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow';
-import type { CellShape } from './params.js';
+import type { BatchedCellShape } from '@lenna/latency-model';
 import { edgeSites, preprocessSites, type OpSite } from './shapes.js';
 import { quantile } from './stats.js';
 
@@ -13,7 +13,7 @@ export function siteKey(s: OpSite): string {
 }
 
 /** Every op site the given shapes need, once each: each op at each edge geometry, and the preprocessing. */
-export function lutSites(shapes: readonly CellShape[], nodes: number, ops: readonly string[]): OpSite[] {
+export function lutSites(shapes: readonly BatchedCellShape[], nodes: number, ops: readonly string[]): OpSite[] {
   const sites = new Map<string, OpSite>();
   const add = (site: OpSite) => sites.set(siteKey(site), site);
   for (const shape of shapes) {
@@ -49,7 +49,7 @@ export class OpLookupTable {
  * two preprocessing ops. It ignores the node sums, the concatenation and any overlap between ops.
  */
 export function additiveEstimateMs(
-  shape: CellShape,
+  shape: BatchedCellShape,
   probs: readonly (readonly number[])[],
   ops: readonly string[],
   nodes: number,

@@ -1,8 +1,8 @@
 import { measureExpectedLatency, timeForward } from '@lenna/compute';
 import { sampledCells, type OpName } from '@lenna/nn';
 import type { CellMeasurement, CellProtocol, Measurer } from './generate.js';
-import type { CellShape } from './params.js';
-import { edgeCount, type OpSite } from './shapes.js';
+import { edgeCount, type BatchedCellShape } from '@lenna/latency-model';
+import type { OpSite } from './shapes.js';
 import { createSiteRunnable } from './single-op.js';
 
 /** Cells and ops run as they would in an inference pass (BatchNorm on running statistics). */
@@ -14,13 +14,13 @@ export function createTfjsMeasurer(): Measurer {
 }
 
 async function measureCell(
-  shape: CellShape,
+  shape: BatchedCellShape,
   ops: readonly string[],
   _nodes: number,
   probs: number[][],
   protocol: CellProtocol,
 ): Promise<CellMeasurement> {
-  const cells = sampledCells({ ...shape, index: 0 }, ops as OpName[], protocol.seed, INFERENCE);
+  const cells = sampledCells(shape, ops as OpName[], protocol.seed, INFERENCE);
   try {
     return await measureExpectedLatency(probs, cells.build, protocol);
   } finally {
@@ -35,7 +35,7 @@ export const WARM_UP_RESETS = 3;
  * The first cells of a process or of a new shape run slow (JIT tiers, kernels met for the first time,
  * allocator growth): a few untimed resets of a uniform cell keep that out of the first row.
  */
-async function warmUp(shape: CellShape, ops: readonly string[], nodes: number, seed: number): Promise<void> {
+async function warmUp(shape: BatchedCellShape, ops: readonly string[], nodes: number, seed: number): Promise<void> {
   const uniform = Array.from({ length: edgeCount(nodes) }, () => ops.map(() => 1 / ops.length));
   const protocol: CellProtocol = { runs: 2, quantile: 0.5, warmup: 1, seed, threshold: 1, hits: WARM_UP_RESETS, maxResets: WARM_UP_RESETS };
   await measureCell(shape, ops, nodes, uniform, protocol);

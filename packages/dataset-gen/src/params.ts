@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cellShapeSchema } from '@lenna/latency-model';
 import { DARTS_OP_NAMES } from './ops.js';
 
 /**
@@ -32,20 +33,6 @@ const EvalNetworkSchema = z
   })
   .strict();
 
-/** One cell shape as measured: what a row's shape columns hold. */
-export const CellShapeSchema = z
-  .object({
-    reduction: z.boolean(),
-    reductionPrev: z.boolean(),
-    cPrevPrev: positiveInt,
-    cPrev: positiveInt,
-    c: positiveInt,
-    /** Spatial size of the cell's input s1 (s0 is twice as large when reductionPrev). */
-    hw: positiveInt,
-    batch: positiveInt,
-  })
-  .strict();
-
 export const DatasetGenParamsSchema = z
   .object({
     ops: z
@@ -57,7 +44,7 @@ export const DatasetGenParamsSchema = z
     search: SearchNetworkSchema.default(SearchNetworkSchema.parse({})),
     eval: EvalNetworkSchema.default(EvalNetworkSchema.parse({})),
     /** When given, exactly these shapes are measured and `search`/`eval` are ignored. */
-    shapes: z.array(CellShapeSchema).min(1).optional(),
+    shapes: z.array(cellShapeSchema).min(1).optional(),
     rowsPerShape: positiveInt.default(20),
     oneHotFraction: z.number().min(0).max(1).default(0.25),
     radii: z.array(z.number().positive()).min(1).default(LENNA_RADII),
@@ -74,4 +61,3 @@ export const DatasetGenParamsSchema = z
   .strict();
 
 export type DatasetGenParams = z.output<typeof DatasetGenParamsSchema>;
-export type CellShape = z.output<typeof CellShapeSchema>;

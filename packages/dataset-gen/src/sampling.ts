@@ -1,14 +1,5 @@
-import { createHash } from 'node:crypto';
-import { createRng, type Rng } from '@lenna/core';
-import { cellEdges } from './shapes.js';
-
-/**
- * A row's own seed, from the run's seed and the row index alone, so row i is the same row
- * whether it is generated in one run or after a resume.
- */
-export function rowSeed(seed: number, index: number): number {
-  return createHash('sha256').update(`dataset-gen:${seed}:${index}`).digest().readUInt32LE(0);
-}
+import { createRng, deriveSeed, type Rng } from '@lenna/core';
+import { cellEdges } from '@lenna/latency-model';
 
 export function softmax(logits: number[]): number[] {
   const max = Math.max(...logits);
@@ -37,7 +28,7 @@ export function oneHotProbabilities(rng: Rng, nodes: number, ops: readonly strin
   const edges = cellEdges(nodes);
   const choice = edges.map(() => noneIndex);
   for (let node = 0; node < nodes; node++) {
-    const incoming = edges.filter((e) => e.node === node).map((e) => e.index);
+    const incoming = edges.flatMap((e, index) => (e.node === node ? [index] : []));
     for (const edge of rng.shuffle(incoming).slice(0, 2)) choice[edge] = realOps[rng.int(realOps.length)];
   }
   return choice.map((op) => ops.map((_, i) => (i === op ? 1 : 0)));
@@ -73,7 +64,8 @@ export interface RowPlanOptions {
 export function planRow(options: RowPlanOptions, index: number): RowPlan {
   const shapeIndex = Math.floor(index / options.rowsPerShape);
   const oneHot = isOneHotRow(index % options.rowsPerShape, options.oneHotFraction);
-  const seed = rowSeed(options.seed, index);
+  // From the run's seed and the row index alone: row i is the same row in one run or after a resume.
+  const seed = deriveSeed(options.seed, `row ${index}`);
   const rng = createRng(seed);
   if (oneHot) {
     return { index, shapeIndex, oneHot, radius: 0, probs: oneHotProbabilities(rng, options.nodes, options.ops), seed };

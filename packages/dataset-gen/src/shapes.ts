@@ -1,26 +1,6 @@
-import { cellShapes } from '@lenna/nn';
-import type { CellShape, DatasetGenParams } from './params.js';
+import { cellEdges, cellShapes, shapeKey, type BatchedCellShape } from '@lenna/latency-model';
+import type { DatasetGenParams } from './params.js';
 import { PREPROCESS_FACTORIZED_REDUCE, PREPROCESS_RELU_CONV_BN } from './ops.js';
-
-/** One edge of a cell: the intermediate node it feeds and the node it reads (0 and 1 are the inputs). */
-export interface Edge {
-  index: number;
-  node: number;
-  from: number;
-}
-
-/** DARTS edge order: node i's 2 + i incoming edges, inputs first, nodes in order. */
-export function cellEdges(nodes: number): Edge[] {
-  const edges: Edge[] = [];
-  for (let node = 0; node < nodes; node++) {
-    for (let from = 0; from < node + 2; from++) edges.push({ index: edges.length, node, from });
-  }
-  return edges;
-}
-
-export function edgeCount(nodes: number): number {
-  return 2 * nodes + (nodes * (nodes - 1)) / 2;
-}
 
 /** Spatial size after a stride-2 op with 'same'-style padding (what DARTS's ops produce). */
 export function halved(hw: number): number {
@@ -37,8 +17,8 @@ export interface OpSite {
   batch: number;
 }
 
-/** Stride and input size of each edge of a cell of this shape. */
-export function edgeSites(shape: CellShape, nodes: number): { stride: number; hw: number }[] {
+/** Stride and input size of each edge of a cell of this shape (edges in nn's order). */
+export function edgeSites(shape: BatchedCellShape, nodes: number): { stride: number; hw: number }[] {
   return cellEdges(nodes).map(({ from }) => {
     const fromInput = from < 2;
     if (!shape.reduction) return { stride: 1, hw: shape.hw };
@@ -47,7 +27,7 @@ export function edgeSites(shape: CellShape, nodes: number): { stride: number; hw
 }
 
 /** The two preprocessing ops of a cell: s0 (factorized reduce after a reduction cell) and s1. */
-export function preprocessSites(shape: CellShape): [OpSite, OpSite] {
+export function preprocessSites(shape: BatchedCellShape): [OpSite, OpSite] {
   const { batch, c } = shape;
   const s0: OpSite = shape.reductionPrev
     ? { op: PREPROCESS_FACTORIZED_REDUCE, stride: 2, cIn: shape.cPrevPrev, c, hw: 2 * shape.hw, batch }
@@ -57,24 +37,12 @@ export function preprocessSites(shape: CellShape): [OpSite, OpSite] {
 }
 
 /** Every cell of a network, as @lenna/nn lays it out (the shapes the search and retraining will ask about). */
-export function networkCellShapes(net: { C: number; layers: number; hw: number; batch: number }, nodes: number): CellShape[] {
-  return cellShapes({ C: net.C, layers: net.layers, nodes, inputSize: net.hw, batch: net.batch }).map((s) => ({
-    reduction: s.reduction,
-    reductionPrev: s.reductionPrev,
-    cPrevPrev: s.cPrevPrev,
-    cPrev: s.cPrev,
-    c: s.c,
-    hw: s.hw,
-    batch: net.batch,
-  }));
-}
-
-export function shapeKey(s: CellShape): string {
-  return [s.reduction ? 'R' : 'N', s.reductionPrev ? 1 : 0, s.cPrevPrev, s.cPrev, s.c, s.hw, s.batch].join(':');
+export function networkCellShapes(net: { C: number; layers: number; hw: number; batch: number }, nodes: number): BatchedCellShape[] {
+  return cellShapes({ C: net.C, layers: net.layers, nodes, inputSize: net.hw }).map(({ index: _index, ...shape }) => ({ ...shape, batch: net.batch }));
 }
 
 /** Cells with equal shapes share rows: keep the first of each, in order. */
-export function dedupeShapes(shapes: CellShape[]): CellShape[] {
+export function dedupeShapes(shapes: BatchedCellShape[]): BatchedCellShape[] {
   const seen = new Set<string>();
   return shapes.filter((s) => {
     const key = shapeKey(s);
@@ -85,7 +53,7 @@ export function dedupeShapes(shapes: CellShape[]): CellShape[] {
 }
 
 /** The shapes a run measures: the explicit list, or every cell of the search and evaluation networks. */
-export function plannedShapes(params: DatasetGenParams): CellShape[] {
+export function plannedShapes(params: DatasetGenParams): BatchedCellShape[] {
   if (params.shapes) return dedupeShapes(params.shapes);
   const search = networkCellShapes(params.search, params.nodes);
   const evaluation = networkCellShapes(params.eval, params.nodes);

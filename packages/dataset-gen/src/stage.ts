@@ -9,7 +9,7 @@ export const OP_LUT_FILE = 'op-lut.arrow';
 
 export const stage = defineStage({
   name: 'dataset-gen',
-  version: 1,
+  version: 2,
   description: 'Measures the expected latency of sampled DARTS cells on this backend, and an op lookup table.',
   params: DatasetGenParamsSchema,
   inputs: {},

@@ -1,5 +1,6 @@
 import { UserError } from '@lenna/core';
-import type { CellShape, DatasetGenParams } from './params.js';
+import type { BatchedCellShape } from '@lenna/latency-model';
+import type { DatasetGenParams } from './params.js';
 
 /** One-hot rows drop edges by putting all their mass on `none`, so they need `none` and one real op. */
 export function checkOpSet(params: DatasetGenParams): void {
@@ -18,7 +19,7 @@ export function checkOpSet(params: DatasetGenParams): void {
  * A factorized reduce (s0 after a reduction cell, skip_connect in a reduction cell) splits its channels
  * in two and halves the map, so those cells need an even `c` and, when reducing, an even `hw`.
  */
-export function checkExplicitShapes(shapes: readonly CellShape[] | undefined): void {
+export function checkExplicitShapes(shapes: readonly BatchedCellShape[] | undefined): void {
   shapes?.forEach((s, i) => {
     if ((s.reduction || s.reductionPrev) && s.c % 2 !== 0) {
       throw new UserError(`dataset-gen params: shapes[${i}] has c ${s.c}, but a cell with reduction or reductionPrev needs an even c (a factorized reduce splits it in two).`);

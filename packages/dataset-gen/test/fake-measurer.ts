@@ -1,6 +1,6 @@
 import { createRng } from '@lenna/core';
 import type { CellMeasurement, CellProtocol, Measurer } from '../src/generate.js';
-import type { CellShape } from '../src/params.js';
+import type { BatchedCellShape } from '@lenna/latency-model';
 import type { OpSite } from '../src/shapes.js';
 
 /** Invented per-op costs (ms) standing in for a backend, so plumbing tests are exact and fast. */
@@ -18,7 +18,7 @@ export const FAKE_COST: Record<string, number> = {
 };
 
 export interface FakeCall {
-  shape: CellShape;
+  shape: BatchedCellShape;
   probs: number[][];
   protocol: CellProtocol;
 }

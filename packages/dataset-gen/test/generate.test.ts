@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { UserError, type ProgressEvent } from '@lenna/core';
 import { afterEach, describe, expect, test } from 'vitest';
-import { OPS_METADATA_KEY, probColumnNames } from '../src/columns.js';
+import { OPS_METADATA_KEY, probColumnNames } from '@lenna/latency-model';
 import { generateDataset } from '../src/generate.js';
 import { DatasetGenParamsSchema } from '../src/params.js';
 import { FAKE_COST, fakeMeasurer } from './fake-measurer.js';

@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { additiveEstimateMs, lutSites, OpLookupTable, opLutTable, type LutEntry } from '../src/lut.js';
-import type { CellShape } from '../src/params.js';
+import type { BatchedCellShape } from '@lenna/latency-model';
 import { quantile } from '../src/stats.js';
 
 const ops = ['none', 'skip_connect', 'sep_conv_3x3'];
 // A 1-node reduction cell: edges 0 and 1, both from the inputs, both stride 2.
-const shape: CellShape = { reduction: true, reductionPrev: false, cPrevPrev: 6, cPrev: 8, c: 4, hw: 8, batch: 2 };
+const shape: BatchedCellShape = { reduction: true, reductionPrev: false, cPrevPrev: 6, cPrev: 8, c: 4, hw: 8, batch: 2 };
 
 /** A table whose every op costs a known constant: its timings are that constant. */
 function constantLut(cost: (site: { op: string; stride: number; hw: number }) => number): LutEntry[] {

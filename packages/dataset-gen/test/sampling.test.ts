@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { cellEdges } from '../src/shapes.js';
-import { isOneHotRow, oneHotProbabilities, planRow, rowSeed, softmax, type RowPlanOptions } from '../src/sampling.js';
-import { createRng } from '@lenna/core';
+import { cellEdges } from '@lenna/latency-model';
+import { isOneHotRow, oneHotProbabilities, planRow, softmax, type RowPlanOptions } from '../src/sampling.js';
+import { createRng, deriveSeed } from '@lenna/core';
 import { DARTS_OP_NAMES } from '../src/ops.js';
 
 const ops = [...DARTS_OP_NAMES];
@@ -12,7 +12,7 @@ describe('row plans', () => {
     expect(planRow(options, 5)).toEqual(planRow(options, 5));
     expect(planRow(options, 5).probs).not.toEqual(planRow(options, 6).probs);
     expect(planRow({ ...options, seed: 4 }, 5).probs).not.toEqual(planRow(options, 5).probs);
-    expect(rowSeed(3, 5)).not.toBe(rowSeed(3, 6));
+    expect(planRow(options, 5).seed).toBe(deriveSeed(3, 'row 5'));
   });
 
   test('rows are shape-major and round(fraction·rowsPerShape) of each shape are one-hot', () => {
@@ -60,7 +60,7 @@ describe('one-hot rows', () => {
       const chosen = probs.map((row) => row.indexOf(1));
       probs.forEach((row) => expect(row.reduce((a, b) => a + b, 0)).toBe(1));
       for (let node = 0; node < 4; node++) {
-        const incoming = edges.filter((e) => e.node === node).map((e) => chosen[e.index]);
+        const incoming = edges.flatMap((e, i) => (e.node === node ? [chosen[i]] : []));
         expect(incoming.filter((op) => op !== 0)).toHaveLength(2);
       }
     }

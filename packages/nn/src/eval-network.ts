@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type Rng } from '@lenna/core';
+import { createRng, deriveSeed, type Rng } from '@lenna/core';
 import { createPreprocess, edgeStride } from './cell.js';
 import { UserError } from './errors.js';
 import { parseGenotype, type Genotype } from './genotype.js';
@@ -7,7 +7,7 @@ import { batchNormLayer, convLayer, outSize, reluLayer, sequence, type ForwardCo
 import { createOp, identityLayer, type OpName } from './ops.js';
 import { createParamStore, disposeStore, ParamBuilder, varsUnder, type ParamStore } from './params.js';
 import { DEFAULT_TAPE_BUDGET_BYTES, segmentedGradients, tapedTailCells } from './segmented-grads.js';
-import { cellShapes, type CellShape } from './shapes.js';
+import { cellShapes, type IndexedCellShape } from './shapes.js';
 import { createClassifier, createStem, type Classifier } from './stem.js';
 
 export interface EvalNetworkConfig {
@@ -45,7 +45,7 @@ export interface EvalGradientOptions {
 export interface EvalNetwork {
   kind: 'eval';
   config: Required<EvalNetworkConfig>;
-  shapes: CellShape[];
+  shapes: IndexedCellShape[];
   weights: tf.Variable[];
   store: ParamStore;
   /** The network's own drop-path mask stream (seeded from its seed); a checkpoint saves its state. */
@@ -69,7 +69,7 @@ export function dropPathRamp(maxProb: number, epoch: number, epochs: number): nu
 }
 
 /** Cell shapes of the evaluation network: each cell outputs len(concat) nodes of its type. */
-export function evalCellShapes(config: Omit<EvalNetworkConfig, 'seed' | 'numClasses' | 'inputChannels'> & { batch?: number }): CellShape[] {
+export function evalCellShapes(config: Omit<EvalNetworkConfig, 'seed' | 'numClasses' | 'inputChannels'> & { batch?: number }): IndexedCellShape[] {
   const g = config.genotype;
   if (g.normal.length !== g.reduce.length) {
     throw new UserError(`genotype has ${g.normal.length / 2} normal and ${g.reduce.length / 2} reduction nodes; both cells need the same node count.`);
@@ -87,7 +87,7 @@ export function evalCellShapes(config: Omit<EvalNetworkConfig, 'seed' | 'numClas
 }
 
 interface EvalCell {
-  shape: CellShape;
+  shape: IndexedCellShape;
   pre: [Layer, Layer];
   ops: Layer[];
   inputs: number[];
@@ -111,7 +111,7 @@ export function createEvalNetwork(userConfig: EvalNetworkConfig): EvalNetwork {
     : undefined;
   const lastOut = cellOutChannels(cells[cells.length - 1]);
   const classifier = createClassifier(root.child('classifier'), lastOut, config.numClasses);
-  const dropRng = createRng((config.seed ^ 0x2545f491) >>> 0);
+  const dropRng = createRng(deriveSeed(config.seed, 'drop-path'));
 
   const forward = (x: tf.Tensor4D, opts: EvalForwardOptions) => {
     const ctx = { training: opts.training, relus: new Map() };
@@ -171,7 +171,7 @@ export function createEvalNetwork(userConfig: EvalNetworkConfig): EvalNetwork {
   };
 }
 
-function createEvalCell(pb: ParamBuilder, shape: CellShape, g: Genotype): EvalCell {
+function createEvalCell(pb: ParamBuilder, shape: IndexedCellShape, g: Genotype): EvalCell {
   const gene = shape.reduction ? g.reduce : g.normal;
   const concat = shape.reduction ? g.reduce_concat : g.normal_concat;
   const pre = createPreprocess(pb, shape, true);

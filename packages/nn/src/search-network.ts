@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '@lenna/core';
+import { createRng, deriveSeed } from '@lenna/core';
 import { applyMixedEdge, cellEdges, createMixedEdges, edgeInputSize, createPreprocess, runCell, type MixedEdge } from './cell.js';
 import { UserError } from './errors.js';
 import { genotypeFromAlphas, type DeriveOptions, type Genotype } from './genotype.js';
@@ -7,7 +7,7 @@ import type { ForwardContext, Layer } from './layers.js';
 import { DEFAULT_TAPE_BUDGET_BYTES, segmentedGradients, tapedTailCells } from './segmented-grads.js';
 import { DARTS_OPS, isOpName, type OpName } from './ops.js';
 import { createParamStore, disposeStore, ParamBuilder, varsUnder, type ParamStore } from './params.js';
-import { cellShapes, edgeCount, type CellShape } from './shapes.js';
+import { cellShapes, edgeCount, type CellShape, type IndexedCellShape } from './shapes.js';
 import { createClassifier, createStem, type Classifier } from './stem.js';
 
 export interface SearchNetworkConfig {
@@ -28,7 +28,7 @@ export interface SearchNetworkConfig {
 export interface SearchNetwork {
   kind: 'search';
   config: Required<SearchNetworkConfig>;
-  shapes: CellShape[];
+  shapes: IndexedCellShape[];
   /** Trainable weights (not α), in creation order. */
   weights: tf.Variable[];
   store: ParamStore;
@@ -45,11 +45,6 @@ export interface SearchNetwork {
   genotype(opts?: DeriveOptions): Genotype;
   macs(): number;
   dispose(): void;
-}
-
-/** α is drawn from its own stream so changing the weights' layout leaves α's initial values alone. */
-export function alphaSeed(seed: number): number {
-  return (seed ^ 0x5f3759df) >>> 0;
 }
 
 export function resolveSearchConfig(config: SearchNetworkConfig): Required<SearchNetworkConfig> {
@@ -147,7 +142,8 @@ export function createSearchNetwork(userConfig: SearchNetworkConfig): SearchNetw
 }
 
 function createAlphas(config: Required<SearchNetworkConfig>): { normal: tf.Variable; reduce: tf.Variable } {
-  const rng = createRng(alphaSeed(config.seed));
+  // α has its own stream, so changing the weights' layout leaves α's initial values alone.
+  const rng = createRng(deriveSeed(config.seed, 'alphas'));
   const shape: [number, number] = [edgeCount(config.nodes), config.ops.length];
   const draw = () => {
     const values = new Float32Array(shape[0] * shape[1]);
@@ -170,7 +166,7 @@ export interface GradientRequest {
 }
 
 export interface BuiltCell {
-  shape: CellShape;
+  shape: IndexedCellShape;
   pre: [Layer, Layer];
   edges: MixedEdge[];
 }

@@ -1,8 +1,10 @@
 import { UserError } from './errors.js';
 
-/** The shape of one cell in a network: what the latency predictor is asked about. */
+/**
+ * The shape of one DARTS cell: everything about it except its ops. The one description of a cell that
+ * every package uses (@lenna/latency-model maps it to dataset columns and model features).
+ */
 export interface CellShape {
-  index: number;
   reduction: boolean;
   reductionPrev: boolean;
   /** Channels of the cell's inputs s0 and s1, and of each intermediate node. */
@@ -12,6 +14,11 @@ export interface CellShape {
   /** Spatial size of s1 (s0 is twice as large after a reduction cell). */
   hw: number;
   batch?: number;
+}
+
+/** A cell's shape and its position in a network (its parameters live under `cells.<index>`). */
+export interface IndexedCellShape extends CellShape {
+  index: number;
 }
 
 export interface NetworkShapeConfig {
@@ -36,7 +43,7 @@ export function isReductionLayer(i: number, layers: number): boolean {
 }
 
 /** Shapes of every cell, in order, for the search and the evaluation network alike. */
-export function cellShapes(config: NetworkShapeConfig): CellShape[] {
+export function cellShapes(config: NetworkShapeConfig): IndexedCellShape[] {
   const nodes = config.nodes ?? 4;
   const multiplier = config.multiplier ?? nodes;
   const reduceMultiplier = config.reduceMultiplier ?? multiplier;
@@ -44,7 +51,7 @@ export function cellShapes(config: NetworkShapeConfig): CellShape[] {
   let [cPrevPrev, cPrev, c] = [stemC, stemC, config.C];
   let hw = config.inputSize;
   let reductionPrev = false;
-  const shapes: CellShape[] = [];
+  const shapes: IndexedCellShape[] = [];
   for (let index = 0; index < config.layers; index++) {
     const reduction = isReductionLayer(index, config.layers);
     if (reduction) {
@@ -55,7 +62,7 @@ export function cellShapes(config: NetworkShapeConfig): CellShape[] {
         );
       }
     }
-    const shape: CellShape = { index, reduction, reductionPrev, cPrevPrev, cPrev, c, hw };
+    const shape: IndexedCellShape = { index, reduction, reductionPrev, cPrevPrev, cPrev, c, hw };
     if (config.batch !== undefined) shape.batch = config.batch;
     shapes.push(shape);
     if (reduction) hw /= 2;

@@ -6,8 +6,8 @@ import { useCpu, values } from './setup.js';
 
 beforeAll(useCpu);
 
-const normal: CellShape = { index: 0, reduction: false, reductionPrev: false, cPrevPrev: 6, cPrev: 6, c: 4, hw: 8, batch: 2 };
-const afterReduction: CellShape = { index: 2, reduction: false, reductionPrev: true, cPrevPrev: 8, cPrev: 16, c: 4, hw: 4, batch: 2 };
+const normal: CellShape = { reduction: false, reductionPrev: false, cPrevPrev: 6, cPrev: 6, c: 4, hw: 8, batch: 2 };
+const afterReduction: CellShape = { reduction: false, reductionPrev: true, cPrevPrev: 8, cPrev: 16, c: 4, hw: 4, batch: 2 };
 
 const rand = (shape: number[]) => tf.randomNormal(shape as [number, number, number, number], 0, 1, 'float32', 9) as tf.Tensor4D;
 

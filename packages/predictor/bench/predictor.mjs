@@ -2,15 +2,15 @@
 // how it compares with the additive LUT and ridge, how long training takes, and how fast the loaded
 // model answers (darts-search calls predictTensor + its gradient every step).
 // Usage: npm run bench -w @lenna/predictor -- [--rows-per-shape 200] [--epochs N] [--json]
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { runStageInProcess, writeArrowFile } from '@lenna/core';
-import { stage as preprocess, syntheticDatasetTable, SYNTHETIC_SHAPES } from '@lenna/preprocess';
+import { runStageInProcess } from '@lenna/core';
+import { loadLatencyModel, writeSyntheticSplits, SYNTHETIC_SHAPES } from '@lenna/latency-model';
 import { initBackend } from '@lenna/compute';
-import { loadLatencyModel, stage as predictor } from '../dist/index.js';
+import { stage as predictor } from '../dist/index.js';
 
 const { values: args } = parseArgs({
   options: { 'rows-per-shape': { type: 'string', default: '200' }, epochs: { type: 'string' }, json: { type: 'boolean', default: false } },
@@ -18,16 +18,15 @@ const { values: args } = parseArgs({
 const backend = await initBackend({ quiet: true });
 const root = await mkdtemp(join(tmpdir(), 'lenna-predictor-bench-'));
 try {
-  const datasetDir = join(root, 'dataset');
-  await mkdir(datasetDir);
-  await writeArrowFile(join(datasetDir, 'dataset.arrow'), syntheticDatasetTable({ rowsPerShape: Number(args['rows-per-shape']), seed: 11 }));
-  const prep = join(root, 'prep');
-  await runStageInProcess(preprocess, { params: {}, inputs: { dataset: datasetDir }, stagingDir: prep });
+  // preprocess's default split (70/15/15 per shape), each split its own synthetic draw.
+  const perShape = Number(args['rows-per-shape']);
+  const val = Math.round(0.15 * perShape);
+  const inputs = await writeSyntheticSplits(join(root, 'prep'), { rowsPerShape: { train: perShape - 2 * val, val, test: val }, seed: 11 });
   const out = join(root, 'out');
   const started = performance.now();
   await runStageInProcess(predictor, {
     params: args.epochs ? { epochs: Number(args.epochs) } : {},
-    inputs: { train: join(prep, 'train'), val: join(prep, 'val'), test: join(prep, 'test'), transforms: join(prep, 'transforms') },
+    inputs,
     stagingDir: out,
   });
   const trainSeconds = (performance.now() - started) / 1000;

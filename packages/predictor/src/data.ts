@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { readArrowFile, requireColumns, UserError, type InputArtifact } from '@lenna/core';
-import { applyTransforms, msToTarget, parseTransforms, readCellRows, type CellRow, type Transforms } from '@lenna/preprocess';
+import { readArrowFile, UserError, type InputArtifact } from '@lenna/core';
+import { applyTransforms, measurementColumn, msToTarget, parseTransforms, readCellRows, type CellRow, type Transforms } from '@lenna/latency-model';
 import type { SplitData } from './train.js';
 
 export interface PreparedSplit extends SplitData {
@@ -29,18 +29,17 @@ export async function readTransformsInput(input: InputArtifact): Promise<Transfo
 export async function readSplit(input: InputArtifact, name: string, t: Transforms): Promise<PreparedSplit> {
   const path = onlyFile(input, name, `${name}.arrow`, '.arrow');
   const table = await readArrowFile(path);
-  requireColumns(table, { lut_latency_ms: 'float' }, path);
+  const lutMs = measurementColumn(table, 'lut_latency_ms', path);
   const { rows, ops, edges } = readCellRows(table, path);
   if (ops.join() !== t.ops.join() || edges !== t.edges) {
     throw new UserError(`${path} has ${edges} edges x ops [${ops}] but the transforms were fitted on ${t.edges} x [${t.ops}]; use preprocess outputs from one run.`);
   }
   if (rows.length === 0) throw new UserError(`${path} has no rows; preprocess puts every shape in every split, so re-run it.`);
-  const lut = table.getChild('lut_latency_ms')!;
   return {
     rows,
     x: applyTransforms(t, rows),
     y: Float32Array.from(rows, (r) => msToTarget(t, r.latencyMs)),
     ms: Float64Array.from(rows, (r) => r.latencyMs),
-    lutMs: Float64Array.from({ length: rows.length }, (_, i) => Number(lut.get(i))),
+    lutMs,
   };
 }

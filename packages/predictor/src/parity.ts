@@ -59,6 +59,9 @@ export function paritySpec(points: ParityPoint[], band = 0.1): TopLevelSpec {
 export async function paritySvg(points: ParityPoint[], band = 0.1): Promise<string> {
   const view = new vega.View(vega.parse(compile(paritySpec(points, band)).spec), { renderer: 'none' });
   try {
+    // vega numbers clip paths with a process-wide counter: reset it so the bytes do not depend on
+    // what this process rendered before.
+    vega.resetSVGDefIds();
     return await view.toSVG();
   } finally {
     view.finalize();

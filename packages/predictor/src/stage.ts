@@ -3,11 +3,9 @@ import { z } from 'zod';
 import { Float64, Int32, Table, Utf8, vectorFromArray, type Vector } from 'apache-arrow';
 import { defineStage } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
-import { targetToMs, type Transforms } from '@lenna/preprocess';
+import { MODEL_JSON, MODEL_WEIGHTS, modelArtifact, mlpTensors, targetToMs, type Transforms } from '@lenna/latency-model';
 import { readSplit, readTransformsInput } from './data.js';
 import { latencyMetrics, type LatencyMetrics } from './metrics.js';
-import { MODEL_JSON, MODEL_WEIGHTS, modelArtifact } from './model.js';
-import { mlpTensors } from './mlp.js';
 import { paritySvg, type ParityPoint } from './parity.js';
 import { fitRidge, predictRidge } from './ridge.js';
 import { predictTargets, trainMlp } from './train.js';
@@ -45,7 +43,7 @@ const toMs = (t: Transforms, targets: ArrayLike<number>) => Float64Array.from({ 
 
 export const stage = defineStage({
   name: 'predictor',
-  version: 1,
+  version: 2,
   description: 'Train the latency MLP on the preprocessed dataset and compare it with the additive LUT and ridge regression on the test split.',
   params: predictorParams,
   inputs: {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { averageRanks, kendallTauB, latencyMetrics, spearman, withinFraction } from '../src/index.js';
+import { averageRanks, kendallTauB, latencyMetrics, spearman, withinFraction } from '../src/metrics.js';
 
 describe('latency metrics on hand-computed cases', () => {
   it('computes MAE, RMSE, MAPE and the within-tolerance fractions', () => {

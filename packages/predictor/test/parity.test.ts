@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { paritySpec, paritySvg } from '../src/index.js';
+import { paritySpec, paritySvg } from '../src/parity.js';
 
 describe('parity plot', () => {
   const points = [

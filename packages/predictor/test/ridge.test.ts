@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '@lenna/core';
-import { fitRidge, predictRidge } from '../src/index.js';
+import { fitRidge, predictRidge } from '../src/ridge.js';
 
 describe('ridge regression (closed form)', () => {
   it('recovers an exact linear function when alpha is ~0', () => {

@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readArrowFile, readSafetensorsFile, runStageInProcess, UserError, writeArrowFile } from '@lenna/core';
-import { readCellRows, stage as preprocess, syntheticDatasetTable } from '@lenna/preprocess';
-import { latencyMetrics, loadLatencyModel, METRIC_COLUMNS, stage } from '../src/index.js';
+import { readArrowFile, readSafetensorsFile, runStageInProcess, UserError } from '@lenna/core';
+import { loadLatencyModel, readCellRows, writeSyntheticSplits } from '@lenna/latency-model';
+import { latencyMetrics } from '../src/metrics.js';
+import { METRIC_COLUMNS, stage } from '../src/stage.js';
 
 // Small MLPs train fine on the pure-JS backend; it keeps this file independent of wasm.
 process.env.LENNA_BACKEND = 'cpu';
@@ -15,10 +16,7 @@ const params = { hidden: [32, 32], epochs: 80, batchSize: 32, learningRate: 0.00
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'lenna-predictor-'));
-  await mkdir(join(root, 'dataset'));
-  await writeArrowFile(join(root, 'dataset', 'dataset.arrow'), syntheticDatasetTable({ rowsPerShape: 40, seed: 9 }));
-  await runStageInProcess(preprocess, { params: {}, inputs: { dataset: join(root, 'dataset') }, stagingDir: join(root, 'prep') });
-  inputs = Object.fromEntries(['train', 'val', 'test', 'transforms'].map((name) => [name, join(root, 'prep', name)]));
+  inputs = await writeSyntheticSplits(join(root, 'prep'), { rowsPerShape: { train: 28, val: 6, test: 6 }, seed: 9 });
 });
 
 afterAll(async () => {
@@ -61,6 +59,29 @@ describe('predictor stage', () => {
 
     // The synthetic latency has a non-additive term the LUT cannot see: the MLP must beat it.
     expect(metrics[0].mape as number).toBeLessThan(metrics[1].mape as number);
+  });
+
+  it('writes the same bytes when trained twice with one seed (dropout included), other bytes with another seed', async () => {
+    const quick = { ...params, epochs: 12, dropout: 0.1 };
+    const files = ['model/model.json', 'model/model.safetensors', 'metrics/metrics.arrow', 'metrics/metrics.json', 'parity/parity.svg'];
+    const run = async (name: string, seed: number) => {
+      await runStageInProcess(stage, { params: { ...quick, seed }, inputs, stagingDir: join(root, name) });
+      return Promise.all(files.map((f) => readFile(join(root, name, f))));
+    };
+    const [first, second, otherSeed] = [await run('same-a', 3), await run('same-b', 3), await run('other', 4)];
+    files.forEach((file, i) => expect(Buffer.compare(first[i], second[i]), file).toBe(0));
+    expect(Buffer.compare(first[1], otherSeed[1])).not.toBe(0);
+    // No run-dependent facts (timings) in the outputs: those go to the log.
+    expect(first[3].toString()).not.toMatch(/second|elapsed|time/i);
+  });
+
+  it('fails naming the epoch and step when the loss stops being finite, and writes nothing', async () => {
+    const out = join(root, 'diverged');
+    await expect(runStageInProcess(stage, { params: { ...params, learningRate: 1e30 }, inputs, stagingDir: out })).rejects.toThrow(
+      /^predictor: the training loss is (NaN|Infinity) \(not finite\) at epoch 1, step \d+; lower learningRate/,
+    );
+    const written = (await readdir(out, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    expect(written.map((e) => e.name)).toEqual([]);
   });
 
   it('refuses params it does not know, and inputs without their files', async () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '@lenna/core';
-import { predictTargets, trainMlp, type MlpTrainParams, type SplitData } from '../src/index.js';
+import { predictTargets, trainMlp, type MlpTrainParams, type SplitData } from '../src/train.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

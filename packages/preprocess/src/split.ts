@@ -1,4 +1,5 @@
 import { createRng, UserError } from '@lenna/core';
+import { SHAPE_KEY_LEGEND } from '@lenna/latency-model';
 
 export interface SplitFractions {
   valFraction: number;
@@ -26,7 +27,7 @@ export function stratifiedSplit(keys: readonly string[], fractions: SplitFractio
   for (const key of [...strata.keys()].sort()) {
     const rows = strata.get(key)!;
     if (rows.length < 3) {
-      throw new UserError(`Shape ${key} (block_type|reduction_prev|c_prev_prev|c_in|c|hw|batch) has ${rows.length} row(s); every shape needs at least 3 to appear in train, val and test.`);
+      throw new UserError(`Shape ${key} (${SHAPE_KEY_LEGEND}) has ${rows.length} row(s); every shape needs at least 3 to appear in train, val and test.`);
     }
     const [nVal, nTest] = splitSizes(rows.length, fractions);
     rng.shuffle(rows);

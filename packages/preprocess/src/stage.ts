@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { defineStage, readArrowFile, UserError, type InputArtifact } from '@lenna/core';
-import { shapeKey } from './cell.js';
+import { fitTransforms, readCellRows, shapeKey } from '@lenna/latency-model';
 import { stratifiedSplit } from './split.js';
-import { readCellRows, takeRows } from './table.js';
-import { fitTransforms } from './transforms.js';
+import { takeRows } from './table.js';
 
 const params = z
   .object({

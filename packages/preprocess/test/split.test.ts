@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '@lenna/core';
-import { stratifiedSplit } from '../src/index.js';
+import { stratifiedSplit } from '../src/split.js';
 
 function keys(counts: Record<string, number>): string[] {
   return Object.entries(counts).flatMap(([key, n]) => new Array<string>(n).fill(key));

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArrowFile, runStageInProcess, UserError, writeArrowFile } from '@lenna/core';
-import { parseTransforms, readCellRows, shapeKey, stage, syntheticDatasetTable, SYNTHETIC_SHAPES } from '../src/index.js';
+import { parseTransforms, readCellRows, shapeKey, syntheticDatasetTable, SYNTHETIC_SHAPES } from '@lenna/latency-model';
+import { stage } from '../src/stage.js';
 
 let root: string;
 beforeAll(async () => {

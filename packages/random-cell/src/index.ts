@@ -1,2 +1,1 @@
-export { stage, sampleCell } from './stage.js';
-export { randomCellParams, type RandomCellParams } from './params.js';
+export { stage } from './stage.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, runStageInProcess } from '@lenna/core';
 import { DARTS_OPS, genotypeToText, parseGenotype, randomGenotype, type Genotype } from '@lenna/nn';
-import { randomCellParams, sampleCell, stage } from '../src/index.js';
+import { randomCellParams } from '../src/params.js';
+import { sampleCell, stage } from '../src/stage.js';
 
 let root: string;
 beforeAll(async () => {

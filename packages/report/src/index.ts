@@ -1,12 +1,1 @@
 export { stage } from './stage.js';
-export { renderReport, type ReportFiles, type RenderOptions } from './render.js';
-export { REPORT_COLUMNS, sortRows, type ReportRow, type ColumnType } from './row.js';
-export { toArrowTable, toCsv, toMarkdown, displayValue } from './table.js';
-export { renderPlots, type PlotsData, type SearchCurve } from './plots.js';
-export { renderHtml, type HtmlInput, type PredictorMetricsRow } from './html.js';
-export { paretoFront, type TradeoffPoint } from './pareto.js';
-export { renderVegaLite, prefixSvgIds, svgElement } from './svg.js';
-export { genotypeText, countOpFamilies } from './genotype.js';
-export { instanceKeys } from '@lenna/core';
-export { buildRow, matchSearch, countOpFamiliesInText, type RunInfo, type RunMetrics, type SearchInfo, type SearchSummary } from './match.js';
-export { loadRun, loadSearches, loadCurve, loadPredictorMetrics, loadParitySvg } from './load.js';

@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { execFile } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { CHROMIUM_HOW_TO, findChromium, runStageInProcess, systemRequirement } from '@lenna/core';
-import { REPORT_COLUMNS, stage } from '../src/index.js';
+import { REPORT_COLUMNS } from '../src/row.js';
+import { stage } from '../src/stage.js';
 import { makeFakeSweep, SWEEP } from './fixtures.js';
 
 const browser = systemRequirement(findChromium(), { thing: 'BROWSER', what: 'Chromium', tests: 'the report.html browser test', howTo: CHROMIUM_HOW_TO });

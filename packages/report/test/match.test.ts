@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseGenotype } from '@lenna/nn';
-import { buildRow, countOpFamilies, countOpFamiliesInText, genotypeText, instanceKeys, matchSearch, type RunInfo, type SearchInfo } from '../src/index.js';
+import { instanceKeys } from '@lenna/core';
+import { countOpFamilies, genotypeText } from '../src/genotype.js';
+import { buildRow, countOpFamiliesInText, matchSearch, type RunInfo, type SearchInfo } from '../src/match.js';
 
 const metrics = { test_acc: 0.9, val_acc: 0.89, params: 10, macs: 20, latency_ms: 2, predicted_latency_ms: 2.5, latency_error: null };
 const run = (instance: string, inputIds: string[] = []): RunInfo => ({ id: `run-${instance}`, instance, inputIds, metrics });

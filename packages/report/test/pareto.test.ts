@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { paretoFront, type TradeoffPoint } from '../src/index.js';
+import { paretoFront, type TradeoffPoint } from '../src/pareto.js';
 
 /** The definition, checked pair by pair: dominated if another point is no worse in both and better in one. */
 function dominated(p: TradeoffPoint, points: TradeoffPoint[]): boolean {

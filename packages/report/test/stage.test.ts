@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readArrowFile, runStageInProcess, tableToRows } from '@lenna/core';
-import { REPORT_COLUMNS, stage } from '../src/index.js';
+import { REPORT_COLUMNS } from '../src/row.js';
+import { stage } from '../src/stage.js';
 import { makeFakeSweep, SWEEP } from './fixtures.js';
 
 const cleanup: string[] = [];

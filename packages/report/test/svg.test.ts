@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { prefixSvgIds, renderPlots, svgElement, type ReportRow } from '../src/index.js';
+import { renderPlots } from '../src/plots.js';
+import type { ReportRow } from '../src/row.js';
+import { prefixSvgIds, svgElement } from '../src/svg.js';
 
 describe('SVG plots', () => {
   it('prefixes ids and every reference to them', () => {

@@ -1,6 +1,7 @@
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { REPORT_COLUMNS, sortRows, toArrowTable, toCsv, toMarkdown, type ReportRow } from '../src/index.js';
+import { REPORT_COLUMNS, sortRows, type ReportRow } from '../src/row.js';
+import { toArrowTable, toCsv, toMarkdown } from '../src/table.js';
 
 function row(overrides: Partial<ReportRow>): ReportRow {
   const base = Object.fromEntries(REPORT_COLUMNS.map((c) => [c.name, null])) as unknown as ReportRow;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@lenna/core';
 import { timeForward, type TimingOptions } from '@lenna/compute';
-import { sampledCells, type CellShape, type EvalNetwork, type Genotype, type OpName } from '@lenna/nn';
-import { cellQuery, type LatencyModel } from '@lenna/predictor';
+import { sampledCells, type EvalNetwork, type Genotype, type OpName } from '@lenna/nn';
+import { shapeKey, type CellShape, type LatencyModel } from '@lenna/latency-model';
 import { genotypeChoice, oneHotProbs, type CellType } from './one-hot.js';
 
 export const cellType = (shape: CellShape): CellType => (shape.reduction ? 'reduce' : 'normal');
@@ -10,10 +10,8 @@ export const cellType = (shape: CellShape): CellType => (shape.reduction ? 'redu
 /** The latency model's estimate of each cell of the network: its shape and the one-hot genotype of its type. */
 export function predictCells(model: LatencyModel, g: Genotype, shapes: CellShape[], batch: number): number[] {
   const probs = { normal: oneHotProbs(g, 'normal', model.ops), reduce: oneHotProbs(g, 'reduce', model.ops) };
-  return shapes.map((shape) => model.predictMs(cellQuery(shape, batch), probs[cellType(shape)]));
+  return shapes.map((shape) => model.predictMs({ ...shape, batch }, probs[cellType(shape)]));
 }
-
-const shapeKey = (s: CellShape) => [s.reduction, s.reductionPrev, s.cPrevPrev, s.cPrev, s.c, s.hw].join(':');
 
 /**
  * Measured latency of every cell of the network at its shape, built as dataset-gen builds the
@@ -23,9 +21,9 @@ const shapeKey = (s: CellShape) => [s.reduction, s.reductionPrev, s.cPrevPrev, s
 export async function measureCells(g: Genotype, shapes: CellShape[], ops: readonly string[], batch: number, timing: TimingOptions, seed: number): Promise<number[]> {
   const byShape = new Map<string, number>();
   const out: number[] = [];
-  for (const shape of shapes) {
+  for (const shape of shapes.map((s) => ({ ...s, batch }))) {
     const key = shapeKey(shape);
-    if (!byShape.has(key)) byShape.set(key, await timeCell({ ...shape, batch }, genotypeChoice(g, cellType(shape), ops), ops, timing, seed));
+    if (!byShape.has(key)) byShape.set(key, await timeCell(shape, genotypeChoice(g, cellType(shape), ops), ops, timing, seed));
     out.push(byShape.get(key)!);
   }
   return out;

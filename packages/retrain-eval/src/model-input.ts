@@ -1,6 +1,6 @@
 import { UserError } from '@lenna/core';
-import { edgeCount, type Genotype } from '@lenna/nn';
-import { loadLatencyModel, type LatencyModel } from '@lenna/predictor';
+import type { Genotype } from '@lenna/nn';
+import { edgeCount, loadLatencyModel, type LatencyModel } from '@lenna/latency-model';
 
 /** The measurement batch when neither measure.batch nor a latency model says one (dataset-gen's default). */
 export const DEFAULT_MEASURE_BATCH = 16;

@@ -1,9 +1,10 @@
 import { canonicalJson, sha256Hex, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
-import { countMacs, countParams, createEvalNetwork, DARTS_OPS, genotypeOpCounts, genotypeToText, saveState, type CellShape, type EvalNetwork, type Genotype } from '@lenna/nn';
+import { countMacs, countParams, createEvalNetwork, DARTS_OPS, genotypeOpCounts, genotypeToText, saveState, type EvalNetwork, type Genotype } from '@lenna/nn';
+import { shapeColumnValues, type ShapeColumnValues } from '@lenna/latency-model';
 import { loadDataset, type AugmentOptions, type ImageSet } from '@lenna/data';
 import { genotypeKind, readGenotypeInput } from './genotype-input.js';
-import { cellType, measureCells, measureNetwork, predictCells, summariseLatency } from './latency.js';
+import { measureCells, measureNetwork, predictCells, summariseLatency } from './latency.js';
 import { loadModelFor, resolveMeasureBatch, type LoadedModel } from './model-input.js';
 import { genotypeChoice } from './one-hot.js';
 import type { RetrainEvalParams } from './params.js';
@@ -74,17 +75,8 @@ async function retrain(ctx: StageContext<RetrainEvalParams>, genotype: Genotype,
 
 type TrainedResult = { metrics: RetrainMetrics; history: Awaited<ReturnType<typeof trainEvalNetwork>>; cells: CellReport[] };
 
-interface CellReport {
-  index: number;
-  type: 'normal' | 'reduce';
-  reduction_prev: boolean;
-  c_prev_prev: number;
-  c_prev: number;
-  c: number;
-  hw: number;
-  measured_ms: number;
-  predicted_ms: number | null;
-}
+/** One cell of the network in metrics.json: its index, its shape under the data set's column names, its latencies. */
+type CellReport = { index: number } & ShapeColumnValues & { measured_ms: number; predicted_ms: number | null };
 
 async function trainAndMeasure(
   ctx: StageContext<RetrainEvalParams>,
@@ -109,7 +101,7 @@ async function trainAndMeasure(
   const trainSeconds = history.reduce((sum, r) => sum + r.seconds, 0);
   const testAcc = evaluateAccuracy(net, data.test, p.batchSize);
 
-  const shapes: CellShape[] = net.shapes;
+  const shapes = net.shapes;
   const predicted = loaded ? predictCells(loaded.model, genotype, shapes, batch) : null;
   const timing = { warmup: p.measure.warmup, runs: p.measure.runs, quantile: p.measure.quantile };
   // Only the timing holds the machine alone; training above runs beside other stages.
@@ -132,12 +124,7 @@ async function trainAndMeasure(
   };
   const cells = shapes.map((s, i): CellReport => ({
     index: s.index,
-    type: cellType(s),
-    reduction_prev: s.reductionPrev,
-    c_prev_prev: s.cPrevPrev,
-    c_prev: s.cPrev,
-    c: s.c,
-    hw: s.hw,
+    ...shapeColumnValues({ ...s, batch }),
     measured_ms: measured.cellsMs[i],
     predicted_ms: predicted ? predicted[i] : null,
   }));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openInputArtifact } from '@lenna/core';
-import { genotypeKind } from '../src/index.js';
+import { genotypeKind } from '../src/genotype-input.js';
 
 let root: string;
 beforeAll(async () => {

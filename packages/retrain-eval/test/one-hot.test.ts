@@ -4,8 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '@lenna/core';
 import { cellShapes, DARTS_OPS, type Genotype } from '@lenna/nn';
-import { cellQuery, type LatencyModel } from '@lenna/predictor';
-import { augmentationFor, genotypeChoice, oneHotProbs, predictCells, readGenotypeInput, resolveMeasureBatch, summariseLatency } from '../src/index.js';
+import type { LatencyModel } from '@lenna/latency-model';
+import { readGenotypeInput } from '../src/genotype-input.js';
+import { predictCells, summariseLatency } from '../src/latency.js';
+import { resolveMeasureBatch } from '../src/model-input.js';
+import { genotypeChoice, oneHotProbs } from '../src/one-hot.js';
+import { augmentationFor } from '../src/run.js';
 
 // Node 0 reads inputs 0, 1; node 1 reads 0 and node 0 (=2); node 2 reads 1 and node 1 (=3); node 3 reads node 0 and node 2 (=2, 4).
 const genotype: Genotype = {
@@ -64,23 +68,20 @@ describe('oneHotProbs', () => {
 describe('latency bookkeeping', () => {
   const shapes = cellShapes({ C: 4, layers: 3, inputSize: 8 });
 
-  it('asks the model about each cell with c_in = the channels of s1', () => {
-    expect(cellQuery(shapes[2], 7)).toEqual({ blockType: 'reduction', reductionPrev: true, cPrevPrev: 16, cIn: 32, c: 16, hw: 4, batch: 7 });
-  });
-
   it('predicts every cell with its type one-hot (a fake model that reads the probabilities)', () => {
-    // The fake returns (index of the op on edge 0) + 10 * hw, so the answer says which matrix and shape it saw.
+    // The fake returns (index of the op on edge 0) + 10 * hw (+ 1000 if reduction) + 10⁴ · batch, so the
+    // answer says which matrix, shape and batch it saw.
     const fake: LatencyModel = {
       ops: [...DARTS_OPS],
       edges: 14,
       trainedBatch: null,
-      predictMs: (cell, probs) => probs[0].indexOf(1) + 10 * cell.hw + (cell.blockType === 'reduction' ? 1000 : 0),
+      predictMs: (cell, probs) => probs[0].indexOf(1) + 10 * cell.hw + (cell.reduction ? 1000 : 0) + 1e4 * cell.batch,
       predictTensor: () => {
         throw new Error('not used');
       },
       dispose: () => undefined,
     };
-    expect(predictCells(fake, genotype, shapes, 1)).toEqual([4 + 80, 1 + 80 + 1000, 1 + 40 + 1000]);
+    expect(predictCells(fake, genotype, shapes, 3)).toEqual([4 + 80 + 3e4, 1 + 80 + 1000 + 3e4, 1 + 40 + 1000 + 3e4]);
   });
 
   it('sums cells and takes the relative error of the predicted sum against the measured sum', () => {

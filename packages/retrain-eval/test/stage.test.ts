@@ -21,9 +21,8 @@ import {
 } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { cellShapes, DARTS_OPS, type Genotype } from '@lenna/nn';
-import { fitTransforms, readCellRows, syntheticDatasetTable, SYNTHETIC_SHAPES } from '@lenna/preprocess';
-import { initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS } from '@lenna/predictor';
-import { stage } from '../src/index.js';
+import { fitTransforms, initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS, readCellRows, syntheticDatasetTable, SYNTHETIC_SHAPES } from '@lenna/latency-model';
+import { stage } from '../src/stage.js';
 
 const genotype: Genotype = {
   normal: [['sep_conv_3x3', 0], ['skip_connect', 1], ['max_pool_3x3', 0], ['sep_conv_5x5', 2], ['avg_pool_3x3', 1], ['dil_conv_3x3', 3], ['dil_conv_5x5', 4], ['skip_connect', 2]],
@@ -115,6 +114,8 @@ describe('retrain-eval stage', () => {
     const measured = recorded.measured[0] as { networkMs: number; cellsMs: number[] };
     expect(metrics.latency_ms).toBe(measured.networkMs);
     expect(metrics.cells.map((c: { measured_ms: number }) => c.measured_ms)).toEqual(measured.cellsMs);
+    // Each cell under the data set's shape columns (c_in is the channels of s1), at the measured batch.
+    expect(metrics.cells[2]).toMatchObject({ index: 2, block_type: 'reduction', reduction_prev: true, c_prev_prev: 16, c_in: 32, c: 16, hw: 4, batch: 16 });
     expect(metrics.latency_ms).toBeGreaterThan(0);
 
     // The prediction: every cell of the network, its own shape, the hand one-hot of its type, batch 16 from the model.
@@ -123,7 +124,7 @@ describe('retrain-eval stage', () => {
     const model = await loadLatencyModel(modelDir);
     const shapes = cellShapes({ C: 4, layers: 3, inputSize: 8 });
     const expected = shapes
-      .map((s) => model.predictMs({ blockType: s.reduction ? 'reduction' : 'normal', reductionPrev: s.reductionPrev, cPrevPrev: s.cPrevPrev, cIn: s.cPrev, c: s.c, hw: s.hw, batch: 16 }, oneHot(s.reduction ? REDUCE_CHOICE : NORMAL_CHOICE)))
+      .map((s) => model.predictMs({ ...s, batch: 16 }, oneHot(s.reduction ? REDUCE_CHOICE : NORMAL_CHOICE)))
       .reduce((a, b) => a + b, 0);
     model.dispose();
     expect(metrics.predicted_latency_ms).toBeCloseTo(expected, 6);

@@ -4,7 +4,7 @@ import { initBackend } from '@lenna/compute';
 import { nonPortableRequests, registerRecordingTensorflow, tfjsNodeOrSkip, writeListing, type RecordingTensorflow } from '@lenna/compute/testing';
 import { createEvalNetwork, type Genotype } from '@lenna/nn';
 import { loadDataset } from '@lenna/data';
-import { trainEvalNetwork, type EpochRecord } from '../src/index.js';
+import { trainEvalNetwork, type EpochRecord } from '../src/train.js';
 
 /**
  * The GPU path, checked here without a GPU: the training the retrain-eval stage runs, through

@@ -7,7 +7,7 @@ import { initBackend } from '@lenna/compute';
 import { decodeSafetensors, UserError } from '@lenna/core';
 import { CHECKPOINT_FILE, createEvalNetwork, crossEntropy, type Genotype } from '@lenna/nn';
 import { loadDataset, type ImageSet } from '@lenna/data';
-import { evaluateAccuracy, trainEvalNetwork, type TrainOptions } from '../src/index.js';
+import { evaluateAccuracy, trainEvalNetwork, type TrainOptions } from '../src/train.js';
 
 const genotype: Genotype = {
   normal: [['sep_conv_3x3', 0], ['skip_connect', 1], ['max_pool_3x3', 0], ['sep_conv_3x3', 2], ['avg_pool_3x3', 1], ['dil_conv_3x3', 3], ['skip_connect', 4], ['sep_conv_3x3', 0]],

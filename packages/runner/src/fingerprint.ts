@@ -35,14 +35,20 @@ export function fileStageFingerprint(file: string): Promise<string> {
   });
 }
 
-/** The package and its transitive @lenna/* dependencies, sorted. */
-async function workspaceClosure(root: string): Promise<string[]> {
+/**
+ * The package and its transitive @lenna/* dependencies, sorted: the code that can change its outputs.
+ * Only `dependencies` count (devDependencies are tests' and benchmarks' code). Stages never depend on
+ * stages (the import rule, eslint.config.js), so a stage's closure is itself and the libraries it uses.
+ */
+export async function workspaceClosure(
+  root: string,
+  dependenciesOf: (name: string) => Promise<Record<string, string>> = async (name) => (await readPackageJson(name)).dependencies ?? {},
+): Promise<string[]> {
   const seen = new Set<string>();
   const visit = async (name: string): Promise<void> => {
     if (seen.has(name)) return;
     seen.add(name);
-    const pkg = await readPackageJson(name);
-    for (const dep of Object.keys(pkg.dependencies ?? {})) if (dep.startsWith('@lenna/')) await visit(dep);
+    for (const dep of Object.keys(await dependenciesOf(name))) if (dep.startsWith('@lenna/')) await visit(dep);
   };
   await visit(root);
   return [...seen].sort();

@@ -50,6 +50,23 @@ describe('lenna run', () => {
     expect(JSON.parse(await readFile(join(ws.store, 'objects', byId(changed.stdout).join.outputs.data, 'data.json'), 'utf8'))).toEqual([6, 12, 18]);
   });
 
+  it('early cutoff: an edit to A that leaves its output bytes alone re-runs A, and B after it is a cache hit', async () => {
+    const ws = await makeWorkspace();
+    const first = await ws.lenna(['run', 'chain.yaml', '--json']);
+    expect(states(first.stdout)).toEqual({ a: 'ran', b: 'ran' });
+    await ws.edit('stages/source/stage.js', (t) => t.replace('// Fixture stage:', '// An edited comment. Fixture stage:'));
+    const status = byId((await ws.lenna(['status', 'chain.yaml', '--json'])).stdout);
+    expect(status.a.reasons).toEqual(['code of source changed']);
+    expect(status.b.reasons).toEqual(['upstream a will run']);
+    const second = await ws.lenna(['run', 'chain.yaml', '--json']);
+    expect(states(second.stdout)).toEqual({ a: 'ran', b: 'cached' });
+    expect(byId(second.stdout).a.outputs).toEqual(byId(first.stdout).a.outputs);
+    expect(byId(second.stdout).b.outputs).toEqual(byId(first.stdout).b.outputs);
+    // The same edit that does change A's bytes re-runs B as well.
+    await ws.edit('stages/source/stage.js', (t) => t.replace('(_, i) => i + ctx.params.seed', '(_, i) => 2 * i + ctx.params.seed'));
+    expect(states((await ws.lenna(['run', 'chain.yaml', '--json'])).stdout)).toEqual({ a: 'ran', b: 'ran' });
+  });
+
   it('re-runs a stage whose code changed and its downstream only; catches a corrupt artifact and rebuilds it', async () => {
     const ws = await makeWorkspace();
     expect((await ws.lenna(['run', 'basic.yaml'])).exitCode).toBe(0);

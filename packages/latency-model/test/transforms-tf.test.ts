@@ -1,9 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import {
-  applyTransforms, fitTransforms, msToTarget, msToTargetTf, readCellRows, syntheticDatasetTable,
-  targetToMs, targetToMsTf, transformFeaturesTf, flattenProbs,
-} from '../src/index.js';
+import { flattenProbs } from '../src/cell.js';
+import { readCellRows } from '../src/columns.js';
+import { syntheticDatasetTable } from '../src/synthetic.js';
+import { applyTransforms, fitTransforms, msToTarget, targetToMs } from '../src/transforms.js';
+import { msToTargetTf, targetToMsTf, transformFeaturesTf } from '../src/transforms-tf.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

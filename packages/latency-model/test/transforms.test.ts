@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '@lenna/core';
-import { applyTransforms, fitTransforms, msToTarget, parseTransforms, targetToMs, type CellRow } from '../src/index.js';
+import type { CellRow } from '../src/cell.js';
+import { applyTransforms, fitTransforms, msToTarget, parseTransforms, targetToMs } from '../src/transforms.js';
 
 const ops = ['none', 'sep_conv_3x3'];
 function row(overrides: Partial<CellRow>): CellRow {
-  return { blockType: 'normal', reductionPrev: false, cPrevPrev: 8, cIn: 8, c: 8, hw: 16, batch: 2, probs: [0.5, 0.5], latencyMs: 1, ...overrides };
+  return { reduction: false, reductionPrev: false, cPrevPrev: 8, cPrev: 8, c: 8, hw: 16, batch: 2, probs: [0.5, 0.5], latencyMs: 1, ...overrides };
 }
 
 describe('fitTransforms / applyTransforms', () => {
   const train = [
-    row({ blockType: 'normal', c: 4, probs: [1, 0], latencyMs: Math.E }),
-    row({ blockType: 'reduction', reductionPrev: true, c: 16, probs: [0.25, 0.75], latencyMs: Math.E ** 3 }),
+    row({ reduction: false, c: 4, probs: [1, 0], latencyMs: Math.E }),
+    row({ reduction: true, reductionPrev: true, c: 16, probs: [0.25, 0.75], latencyMs: Math.E ** 3 }),
   ];
 
   it('one-hots the block type and standardises log shapes with train statistics (hand-computed)', () => {
@@ -18,7 +19,7 @@ describe('fitTransforms / applyTransforms', () => {
     // ln 4 and ln 16 = 2 ln 4: mean 1.5 ln 4, population std 0.5 ln 4.
     expect(t.numeric.c.mean).toBeCloseTo(1.5 * Math.log(4), 12);
     expect(t.numeric.c.std).toBeCloseTo(0.5 * Math.log(4), 12);
-    // cIn is constant on train: std falls back to 1 so the feature is 0 rather than NaN.
+    // c_in (cPrev) is constant on train: std falls back to 1 so the feature is 0 rather than NaN.
     expect(t.numeric.c_in).toEqual({ mean: Math.log(8), std: 1 });
     expect(t.target).toEqual({ mean: 2, std: 1 });
     expect(t.featureOrder).toEqual([

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UserError } from '@lenna/core';
-import { NUMERIC_SHAPE_COLUMNS, type CellFeatures, type CellRow, type CellShape } from './cell.js';
-import { probColumnName } from './ops.js';
+import type { BatchedCellShape, CellFeatures, CellRow } from './cell.js';
+import { NUMERIC_SHAPE_COLUMNS, probColumnNames } from './columns.js';
 
 const standardiser = z.object({ mean: z.number(), std: z.number().positive() }).strict();
 export type Standardiser = z.infer<typeof standardiser>;
@@ -85,9 +85,9 @@ export function fitTransforms(rows: readonly CellRow[], options: { ops: string[]
   const edges = width / ops.length;
   if (!Number.isInteger(edges)) throw new Error(`A row has ${width} probabilities, not a multiple of ${ops.length} ops.`);
   const numericOf = (column: (typeof NUMERIC_SHAPE_COLUMNS)[number]) =>
-    fitStandardiser(rows.map((row) => Math.log(row[column.key])));
+    fitStandardiser(rows.map((row) => Math.log(row[column.field])));
   const [cpp, cin, c, hw, batch] = NUMERIC_SHAPE_COLUMNS.map(numericOf);
-  const probFeatures = Array.from({ length: edges }, (_, e) => ops.map((op) => probColumnName(e, op))).flat();
+  const probFeatures = probColumnNames(edges, ops);
   return {
     format: 'lenna-transforms',
     version: 1,
@@ -117,12 +117,17 @@ export function featureCount(t: Transforms): number {
 }
 
 /** The transformed shape features of one cell (the first SHAPE_FEATURES.length model inputs). */
-export function shapeFeatureValues(t: Transforms, shape: CellShape): number[] {
-  const numeric = NUMERIC_SHAPE_COLUMNS.map(({ key, column }) => {
+export function shapeFeatureValues(t: Transforms, shape: BatchedCellShape): number[] {
+  const numeric = NUMERIC_SHAPE_COLUMNS.map(({ field, column }) => {
     const s = t.numeric[column];
-    return (Math.log(shape[key]) - s.mean) / s.std;
+    return (Math.log(shape[field]) - s.mean) / s.std;
   });
-  return [shape.blockType === 'normal' ? 1 : 0, shape.blockType === 'reduction' ? 1 : 0, shape.reductionPrev ? 1 : 0, ...numeric];
+  return [...categoricalFeatures(shape), ...numeric];
+}
+
+/** block_normal, block_reduction (one-hot block type) and reduction_prev, as model inputs. */
+export function categoricalFeatures(shape: BatchedCellShape): [number, number, number] {
+  return [shape.reduction ? 0 : 1, shape.reduction ? 1 : 0, shape.reductionPrev ? 1 : 0];
 }
 
 /** Model inputs for `rows`, row-major: row i's features are [i * n, (i + 1) * n) with n = featureCount(t). */

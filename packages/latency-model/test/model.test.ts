@@ -4,8 +4,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensorsFile, UserError, writeSafetensorsFile } from '@lenna/core';
-import { applyTransforms, fitTransforms, readCellRows, syntheticDatasetTable, targetToMs, type CellRow } from '@lenna/preprocess';
-import { cellQuery, initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS, trainedBatch, type LatencyModel } from '../src/index.js';
+import { DARTS_OPS } from '@lenna/nn';
+import type { CellRow } from '../src/cell.js';
+import { readCellRows } from '../src/columns.js';
+import { initMlp } from '../src/mlp.js';
+import { loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS, trainedBatch, type LatencyModel } from '../src/model.js';
+import { syntheticDatasetTable } from '../src/synthetic.js';
+import { applyTransforms, fitTransforms, targetToMs } from '../src/transforms.js';
 
 let root: string;
 let model: LatencyModel;
@@ -29,7 +34,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   root = await mkdtemp(join(tmpdir(), 'lenna-model-'));
   rows = readCellRows(syntheticDatasetTable({ rowsPerShape: 4, seed: 2 }), 'synthetic').rows;
-  const transforms = fitTransforms(rows, { ops: ['none', 'max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5', 'dil_conv_3x3', 'dil_conv_5x5'], probs: 'standardise' });
+  const transforms = fitTransforms(rows, { ops: [...DARTS_OPS], probs: 'standardise' });
   const weights = initMlp(transforms.featureOrder.length, hidden, 'tanh', 4, true);
   // Non-zero biases and skip weights so that the test sees them used.
   weights.biases.forEach((b, l) => b.assign(tf.fill(b.shape, 0.1 * (l + 1))));
@@ -100,16 +105,11 @@ describe('loadLatencyModel', () => {
   });
 });
 
-describe('trainedBatch and cellQuery', () => {
+describe('trainedBatch', () => {
   it('reads the batch the model was measured at from its transforms, null when the rows had several', () => {
     const numeric = (batch: { mean: number; std: number }) => ({ c_prev_prev: { mean: 0, std: 1 }, c_in: { mean: 0, std: 1 }, c: { mean: 0, std: 1 }, hw: { mean: 0, std: 1 }, batch });
     expect(trainedBatch({ numeric: numeric({ mean: Math.log(16), std: 1 }) })).toBe(16);
     expect(trainedBatch({ numeric: numeric({ mean: 2.5, std: 0.7 }) })).toBeNull();
     expect(model.trainedBatch === null || Number.isInteger(model.trainedBatch)).toBe(true);
-  });
-
-  it('names a network cell shape as the model features do (c_in is the channels of s1)', () => {
-    const shape = { reduction: true, reductionPrev: false, cPrevPrev: 12, cPrev: 16, c: 8, hw: 16 };
-    expect(cellQuery(shape, 32)).toEqual({ blockType: 'reduction', reductionPrev: false, cPrevPrev: 12, cIn: 16, c: 8, hw: 16, batch: 32 });
   });
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '@lenna/core';
+import { createRng, deriveSeed } from '@lenna/core';
 
 export type Activation = 'relu' | 'elu' | 'tanh';
 
@@ -62,7 +62,7 @@ export function mlpForward(weights: MlpWeights, x: tf.Tensor2D, activation: Acti
     h = tf.add(tf.matMul(h, kernel), weights.biases[l]) as tf.Tensor2D;
     if (l < last) {
       h = activate(h, activation);
-      if (options.dropout) h = tf.dropout(h, options.dropout, undefined, (options.dropoutSeed ?? 0) + l) as tf.Tensor2D;
+      if (options.dropout) h = tf.dropout(h, options.dropout, undefined, deriveSeed(options.dropoutSeed ?? 0, `layer ${l}`)) as tf.Tensor2D;
     }
   });
   return weights.skip ? (tf.add(h, tf.matMul(x, weights.skip)) as tf.Tensor2D) : h;

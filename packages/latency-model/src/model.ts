@@ -3,24 +3,23 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { readSafetensorsFile, UserError, type TensorData } from '@lenna/core';
-import { flattenProbs, parseTransforms, targetToMsTf, transformFeaturesTf, type CellShape, type Transforms } from '@lenna/preprocess';
+import { flattenProbs, type BatchedCellShape } from './cell.js';
 import { layerSizes, mlpForward, mlpTensors, type Activation, type MlpWeights } from './mlp.js';
+import { parseTransforms, type Transforms } from './transforms.js';
+import { targetToMsTf, transformFeaturesTf } from './transforms-tf.js';
 
 export const MODEL_JSON = 'model.json';
 export const MODEL_WEIGHTS = 'model.safetensors';
-
-/** The cell a latency is asked for (the same fields as a dataset row's shape columns). */
-export type CellQuery = CellShape;
 
 export interface LatencyModel {
   ops: string[];
   edges: number;
   /** The one batch size the model's training rows were measured at, or null if they had several. */
   trainedBatch: number | null;
-  /** Latency in ms of `cell` with op probabilities `probs` ([edges][ops]). */
-  predictMs(cell: CellQuery, probs: number[][]): number;
+  /** Latency in ms of `cell` (at its batch size) with op probabilities `probs` ([edges][ops]). */
+  predictMs(cell: BatchedCellShape, probs: readonly (readonly number[])[]): number;
   /** Differentiable in probs ([edges, ops]), returns a scalar in ms. */
-  predictTensor(cell: CellQuery, probs: tf.Tensor2D): tf.Scalar;
+  predictTensor(cell: BatchedCellShape, probs: tf.Tensor2D): tf.Scalar;
   dispose(): void;
 }
 
@@ -103,7 +102,7 @@ function weightTensors(tensors: Record<string, TensorData>, sizes: number[], ski
   return weights;
 }
 
-/** A batch column constant on the training rows is standardised with std 1 around ln(batch) (preprocess's rule). */
+/** A batch column constant on the training rows is standardised with std 1 around ln(batch) (fitTransforms's rule). */
 export function trainedBatch(t: Pick<Transforms, 'numeric'>): number | null {
   const s = t.numeric.batch;
   if (!s || s.std !== 1) return null;
@@ -112,23 +111,10 @@ export function trainedBatch(t: Pick<Transforms, 'numeric'>): number | null {
   return Math.abs(batch - rounded) < 1e-6 * rounded ? rounded : null;
 }
 
-/** A network cell's shape (nn's cellShapes) as the model's features name it: c_in is the channels of s1. */
-export function cellQuery(shape: { reduction: boolean; reductionPrev: boolean; cPrevPrev: number; cPrev: number; c: number; hw: number }, batch: number): CellQuery {
-  return {
-    blockType: shape.reduction ? 'reduction' : 'normal',
-    reductionPrev: shape.reductionPrev,
-    cPrevPrev: shape.cPrevPrev,
-    cIn: shape.cPrev,
-    c: shape.c,
-    hw: shape.hw,
-    batch,
-  };
-}
-
 /** Build a LatencyModel over weights already in memory (the loader and the stage's own check use it). */
 export function latencyModelFrom(json: ModelJson, weights: MlpWeights): LatencyModel {
   const t = json.transforms;
-  const predictTensor = (cell: CellQuery, probs: tf.Tensor2D): tf.Scalar =>
+  const predictTensor = (cell: BatchedCellShape, probs: tf.Tensor2D): tf.Scalar =>
     tf.tidy(() => {
       const target = mlpForward(weights, transformFeaturesTf(t, cell, probs), json.activation);
       return tf.reshape(targetToMsTf(t, target), []) as tf.Scalar;

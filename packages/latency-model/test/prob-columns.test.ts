@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '@lenna/core';
-import { parseProbColumns, probColumnName } from '../src/index.js';
+import { parseProbColumns, probColumnName } from '../src/columns.js';
 
 const columns = (edges: number, ops: string[]) =>
   Array.from({ length: edges }, (_, e) => ops.map((op) => probColumnName(e, op))).flat();

@@ -1,0 +1,234 @@
+import { Bool, Field, Float32, Float64, Int32, Schema, Table, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
+import { requireColumns, UserError, type ColumnKind } from '@lenna/core';
+import { DARTS_OPS } from '@lenna/nn';
+import type { BatchedCellShape, CellRow, CellShape } from './cell.js';
+
+/**
+ * The latency data set's columns, written by dataset-gen and read by preprocess and predictor: one row
+ * per measured cell. In order: the shape columns, one probability column per edge and op
+ * (`p_e<edge>_<op>`), then the measurement columns. Schema metadata `lenna.ops` holds the op order.
+ */
+
+/** The shape columns' values for one cell; `c_in` is the channel count of s1 (nn's `cPrev`). */
+export interface ShapeColumnValues {
+  block_type: 'normal' | 'reduction';
+  reduction_prev: boolean;
+  c_prev_prev: number;
+  c_in: number;
+  c: number;
+  hw: number;
+  batch: number | undefined;
+}
+
+export const BLOCK_TYPES = ['normal', 'reduction'] as const;
+
+/** The integer shape columns, in feature order, each with the CellShape field it holds. */
+export const NUMERIC_SHAPE_COLUMNS = [
+  { field: 'cPrevPrev', column: 'c_prev_prev' },
+  { field: 'cPrev', column: 'c_in' },
+  { field: 'c', column: 'c' },
+  { field: 'hw', column: 'hw' },
+  { field: 'batch', column: 'batch' },
+] as const satisfies readonly { field: keyof BatchedCellShape; column: keyof ShapeColumnValues }[];
+
+export type NumericShapeColumn = (typeof NUMERIC_SHAPE_COLUMNS)[number]['column'];
+
+/** The one mapping from a CellShape to its columns (the dataset's, and every other file that names a shape). */
+export function shapeColumnValues(shape: CellShape): ShapeColumnValues {
+  const values = { block_type: shape.reduction ? 'reduction' : 'normal', reduction_prev: shape.reductionPrev } as ShapeColumnValues;
+  for (const { field, column } of NUMERIC_SHAPE_COLUMNS) values[column] = shape[field] as number;
+  return values;
+}
+
+export const SHAPE_COLUMN_NAMES = ['block_type', 'reduction_prev', ...NUMERIC_SHAPE_COLUMNS.map((c) => c.column)] as const;
+
+/** Rows with equal keys have the same shape: the shape columns' values joined by `|` (see SHAPE_KEY_LEGEND). */
+export function shapeKey(shape: CellShape): string {
+  const values = shapeColumnValues(shape);
+  return SHAPE_COLUMN_NAMES.map((name) => values[name] ?? '').join('|');
+}
+
+/** What each part of a shapeKey is, for messages that show one. */
+export const SHAPE_KEY_LEGEND = SHAPE_COLUMN_NAMES.join('|');
+
+/** `p_e<edge>_<op>`: the probability of `op` on `edge` (DARTS edge order, nn's cellEdges). */
+export function probColumnName(edge: number, op: string): string {
+  return `p_e${edge}_${op}`;
+}
+
+/** Every probability column, edge-major. */
+export function probColumnNames(edges: number, ops: readonly string[]): string[] {
+  const names: string[] = [];
+  for (let e = 0; e < edges; e++) for (const op of ops) names.push(probColumnName(e, op));
+  return names;
+}
+
+const PROB_COLUMN = /^p_e(\d+)_(.+)$/;
+
+/** The op set and edge count a table's `p_e<edge>_<op>` columns describe; every edge must have every op. */
+export function parseProbColumns(names: readonly string[], where: string): { ops: string[]; edges: number } {
+  const seen = new Map<number, Set<string>>();
+  for (const name of names) {
+    const match = PROB_COLUMN.exec(name);
+    if (!match) continue;
+    const [, edgeText, op] = match;
+    if (!(DARTS_OPS as readonly string[]).includes(op)) {
+      throw new UserError(`${where}: column ${name} names op '${op}', which is not one of ${DARTS_OPS.join(', ')}.`);
+    }
+    const edge = Number(edgeText);
+    if (!seen.has(edge)) seen.set(edge, new Set());
+    seen.get(edge)!.add(op);
+  }
+  const edges = seen.size;
+  if (edges === 0) throw new UserError(`${where}: no probability columns (p_e<edge>_<op>, e.g. p_e0_none) were found.`);
+  // A data set's ops are nn's catalogue, in its order, filtered to those it has columns for.
+  const ops = DARTS_OPS.filter((op) => seen.get(0)?.has(op));
+  for (let edge = 0; edge < edges; edge++) {
+    const opsHere = seen.get(edge);
+    if (!opsHere) throw new UserError(`${where}: edges must be numbered 0..${edges - 1}, but edge ${edge} has no p_e${edge}_* columns.`);
+    const missing = ops.filter((op) => !opsHere.has(op));
+    const extra = [...opsHere].filter((op) => !ops.includes(op as (typeof DARTS_OPS)[number]));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new UserError(`${where}: edge ${edge} has ops {${[...opsHere].join(', ')}} but edge 0 has {${ops.join(', ')}}; every edge needs the same op columns.`);
+    }
+  }
+  return { ops, edges };
+}
+
+/**
+ * The measurement columns, after the probabilities, in this order. `required` ones must be in every
+ * data set a stage reads; a new column is one entry here (and its value where rows are made).
+ */
+export const MEASUREMENT_COLUMNS = {
+  /** The cell's expected latency under its probabilities (LENNA's protocol), ms. */
+  latency_ms: { kind: 'float', required: true },
+  /** The additive op-lookup-table estimate of the same, ms. */
+  lut_latency_ms: { kind: 'float', required: false },
+  /** Resets the measurement took, whether it converged, and the coefficient of variation it ended at. */
+  resets: { kind: 'int', required: false },
+  converged: { kind: 'bool', required: false },
+  cv: { kind: 'float', required: false },
+  /** Whether the row is a discrete cell (one op per edge), and the radius of α's range otherwise (0 then). */
+  one_hot: { kind: 'bool', required: false },
+  radius: { kind: 'float', required: false },
+} as const satisfies Record<string, { kind: ColumnKind; required: boolean }>;
+
+export type MeasurementColumn = keyof typeof MEASUREMENT_COLUMNS;
+
+type ValueOf<K extends ColumnKind> = K extends 'bool' ? boolean : K extends 'utf8' ? string : number;
+
+/** One row's measurement values, keyed by column name. */
+export type MeasurementValues = { [C in MeasurementColumn]: ValueOf<(typeof MEASUREMENT_COLUMNS)[C]['kind']> };
+
+/** Schema metadata key holding the op order of the `p_` columns as a JSON list. */
+export const OPS_METADATA_KEY = 'lenna.ops';
+
+/** One row as the writer takes it: the cell, its [edge][op] probabilities, what was measured. */
+export interface DatasetTableRow {
+  shape: BatchedCellShape;
+  probs: readonly (readonly number[])[];
+  measured: MeasurementValues;
+}
+
+const SHAPE_COLUMN_TYPES: Record<keyof ShapeColumnValues, () => DataType> = {
+  block_type: () => new Utf8(),
+  reduction_prev: () => new Bool(),
+  c_prev_prev: () => new Int32(),
+  c_in: () => new Int32(),
+  c: () => new Int32(),
+  hw: () => new Int32(),
+  batch: () => new Int32(),
+};
+
+function arrowType(kind: ColumnKind): DataType {
+  switch (kind) {
+    case 'float':
+      return new Float64();
+    case 'int':
+      return new Int32();
+    case 'bool':
+      return new Bool();
+    case 'utf8':
+      return new Utf8();
+  }
+}
+
+/** The data set table: shape, probability (Float32) and measurement columns, with the op order in the metadata. */
+export function datasetTable(rows: readonly DatasetTableRow[], ops: readonly string[], edges: number): Table {
+  const shapes = rows.map((r) => shapeColumnValues(r.shape));
+  const columns: Record<string, Vector> = {};
+  for (const name of SHAPE_COLUMN_NAMES) columns[name] = vectorFromArray(shapes.map((s) => s[name]), SHAPE_COLUMN_TYPES[name]());
+  for (let e = 0; e < edges; e++) {
+    ops.forEach((op, o) => {
+      columns[probColumnName(e, op)] = vectorFromArray(rows.map((r) => r.probs[e][o]), new Float32());
+    });
+  }
+  for (const [name, { kind }] of Object.entries(MEASUREMENT_COLUMNS)) {
+    columns[name] = vectorFromArray(rows.map((r) => r.measured[name as MeasurementColumn]), arrowType(kind));
+  }
+  return withMetadata(new Table(columns), { [OPS_METADATA_KEY]: JSON.stringify(ops) });
+}
+
+function withMetadata(table: Table, meta: Record<string, string>): Table {
+  const merged = new Map(table.schema.metadata);
+  for (const [k, v] of Object.entries(meta)) merged.set(k, v);
+  return new Table(new Schema(table.schema.fields as Field[], merged), table.batches);
+}
+
+/** The columns a data set must have for its rows to be read. */
+const REQUIRED_COLUMNS: Record<string, ColumnKind> = {
+  block_type: 'utf8',
+  reduction_prev: 'bool',
+  ...Object.fromEntries(NUMERIC_SHAPE_COLUMNS.map(({ column }) => [column, 'int'])),
+  ...Object.fromEntries(Object.entries(MEASUREMENT_COLUMNS).filter(([, c]) => c.required).map(([name, c]) => [name, c.kind])),
+};
+
+export interface DatasetRows {
+  rows: CellRow[];
+  ops: string[];
+  edges: number;
+}
+
+/** A numeric column as finite numbers; `where` names the file in errors. */
+export function numberColumn(table: Table, name: string, where: string): Float64Array {
+  const vector = table.getChild(name);
+  if (!vector) throw new UserError(`${where}: column '${name}' is missing; a LENNA dataset table has it (see packages/latency-model/README.md).`);
+  const out = new Float64Array(table.numRows);
+  for (let i = 0; i < out.length; i++) {
+    const value = Number(vector.get(i));
+    if (!Number.isFinite(value)) throw new UserError(`${where}: column '${name}' row ${i} is ${vector.get(i)}; a finite number is needed.`);
+    out[i] = value;
+  }
+  return out;
+}
+
+/** A measurement column, checked against its declared kind; `where` names the file in errors. */
+export function measurementColumn(table: Table, name: MeasurementColumn, where: string): Float64Array {
+  requireColumns(table, { [name]: MEASUREMENT_COLUMNS[name].kind }, where);
+  return numberColumn(table, name, where);
+}
+
+/** Read a data set table into cell rows (nn's field names); `where` names the file in errors. */
+export function readCellRows(table: Table, where: string): DatasetRows {
+  const { ops, edges } = parseProbColumns(table.schema.fields.map((f) => f.name), where);
+  requireColumns(table, REQUIRED_COLUMNS, where);
+  const blockType = table.getChild('block_type')!;
+  const reductionPrev = table.getChild('reduction_prev')!;
+  const numeric = NUMERIC_SHAPE_COLUMNS.map(({ field, column }) => ({ field, values: numberColumn(table, column, where) }));
+  const latency = numberColumn(table, 'latency_ms', where);
+  const probColumns = probColumnNames(edges, ops).map((name) => numberColumn(table, name, where));
+  const rows: CellRow[] = [];
+  for (let i = 0; i < table.numRows; i++) {
+    const type = blockType.get(i);
+    if (!(BLOCK_TYPES as readonly unknown[]).includes(type)) {
+      throw new UserError(`${where}: block_type row ${i} is '${type}'; it must be 'normal' or 'reduction'.`);
+    }
+    if (latency[i] <= 0) throw new UserError(`${where}: latency_ms row ${i} is ${latency[i]}; latencies must be positive.`);
+    const row = { reduction: type === 'reduction', reductionPrev: Boolean(reductionPrev.get(i)) } as CellRow;
+    for (const { field, values } of numeric) row[field] = values[i];
+    row.probs = Float32Array.from(probColumns, (col) => col[i]);
+    row.latencyMs = latency[i];
+    rows.push(row);
+  }
+  return { rows, ops, edges };
+}
