@@ -7,7 +7,7 @@ import type { ForwardContext, Layer } from './layers.js';
 import { DEFAULT_TAPE_BUDGET_BYTES, segmentedGradients, tapedTailCells } from './segmented-grads.js';
 import { DARTS_OPS, isOpName, type OpName } from './ops.js';
 import { createParamStore, disposeStore, ParamBuilder, varsUnder, type ParamStore } from './params.js';
-import { cellShapes, edgeCount, type CellShape, type IndexedCellShape } from './shapes.js';
+import { cellShapes, edgeCount, type IndexedCellShape } from './shapes.js';
 import { createClassifier, createStem, type Classifier } from './stem.js';
 
 export interface SearchNetworkConfig {
