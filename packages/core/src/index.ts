@@ -10,5 +10,8 @@ export * from './context.js';
 export * from './inputs.js';
 export * from './host.js';
 export { writeFileAtomic } from './fsutil.js';
+export * from './holder.js';
+export * from './file-lock.js';
+export * from './runs.js';
 export { formatInstanceId, instanceKeys, instanceStage } from './instance-id.js';
 export { markdownTable, type MarkdownColumn } from './markdown.js';

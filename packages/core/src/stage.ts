@@ -162,5 +162,5 @@ export type StageMessage =
   | { type: 'done' }
   | { type: 'error'; message: string; userError: boolean };
 
-/** Messages the runner sends to the stage process. */
-export type RunnerMessage = { type: 'exclusive-grant'; token: number };
+/** Messages the runner sends to the stage process: the machine is granted, or cannot be (the wait timed out). */
+export type RunnerMessage = { type: 'exclusive-grant'; token: number } | { type: 'exclusive-refused'; token: number; message: string };
