@@ -58,6 +58,8 @@ export function fsErrorCode(error: unknown): string | undefined {
 export function fsErrorAsUserError(error: unknown, fallbackPath = 'the store'): UserError | undefined {
   const code = fsErrorCode(error);
   if (!code) return undefined;
-  const path = typeof (error as { path?: unknown }).path === 'string' ? (error as { path: string }).path : fallbackPath;
+  const raw = typeof (error as { path?: unknown }).path === 'string' ? (error as { path: string }).path : fallbackPath;
+  // A file written atomically fails at its temp name: name the file the user knows.
+  const path = raw.replace(/\.tmp-~[^/]*$/, '');
   return new UserError(`${FS_FIXES[code](path)} (${code}).`);
 }

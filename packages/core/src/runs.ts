@@ -159,3 +159,8 @@ export async function registeredLockFiles(storeRoot: string): Promise<string[]> 
 export async function forgetLockFile(storeRoot: string, lockFile: string): Promise<void> {
   await rm(registryPath(storeRoot, lockFile), { force: true });
 }
+
+/** `lenna gc` holds this lock while it deletes; a run waits for it before it reads the cache. */
+export function gcLockPath(storeRoot: string): string {
+  return join(resolve(storeRoot), 'gc.lock');
+}

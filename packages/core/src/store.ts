@@ -112,6 +112,20 @@ export class ArtifactStore {
     return dir;
   }
 
+  /** Delete a staging (or pending) folder, read-only leftovers included. */
+  async discardStaging(dir: string): Promise<void> {
+    await forceRemove(dir);
+  }
+
+  /** The object a run with this cache key committed for this output, found by its manifest (a slow scan, for rare repairs). */
+  async findCommitted(cacheKey: string, output: string): Promise<string | undefined> {
+    for (const id of await this.list()) {
+      const manifest = await readManifest(this.objectDir(id), id).catch(() => undefined);
+      if (manifest?.cacheKey === cacheKey && manifest.output === output && (await this.open(id).catch(() => undefined))) return id;
+    }
+    return undefined;
+  }
+
   /** Where a run's finished outputs wait when committing them failed (disk full...): the next run commits them. */
   pendingDir(cacheKey: string): string {
     if (!KEY_PATTERN.test(cacheKey)) throw new Error(`"${cacheKey}" is not a usable cache key`);

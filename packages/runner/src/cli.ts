@@ -1,4 +1,4 @@
-import { errorMessage, isUserError } from '@lenna/core';
+import { errorMessage, fsErrorAsUserError, InterruptedError, isUserError } from '@lenna/core';
 
 const usage = `lenna — hardware-aware DARTS pipelines with content-hash caching
 
@@ -42,6 +42,7 @@ const commands: Record<string, () => Promise<Command>> = {
 
 const EXIT_USER = 2;
 const EXIT_FAILED = 1;
+const EXIT_INTERRUPTED = 130;
 
 function help(text: string): number {
   process.stdout.write(text + '\n');
@@ -59,7 +60,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     return await (await load())(rest);
-  } catch (error) {
+  } catch (caught) {
+    if (caught instanceof InterruptedError) return EXIT_INTERRUPTED;
+    // A full disk, a read-only store, a permission problem: one sentence naming the path and the fix.
+    const error = fsErrorAsUserError(caught) ?? caught;
     if (isUserError(error)) {
       process.stderr.write(`lenna: ${errorMessage(error)}\n`);
       return EXIT_USER;

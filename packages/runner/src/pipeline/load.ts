@@ -23,6 +23,8 @@ export interface PipelineStage {
   /** Params written in the file, shared params substituted, overrides applied (not yet validated). */
   params: Record<string, unknown>;
   matrix: Record<string, unknown[]>;
+  /** The stage's `timeout:` in seconds, if the pipeline gives one. */
+  timeoutS?: number;
   /** Params set on the command line: param -> the `--set` text, for error messages. */
   setBy: Map<string, string>;
   /** Where a param came from, for error messages. */
@@ -82,7 +84,7 @@ function validateFile(source: YamlSource): PipelineFile {
 }
 
 function allowedKeys(path: readonly (string | number)[]): string {
-  return path.length === 0 ? 'name, params, stages' : 'uses, needs, params, matrix';
+  return path.length === 0 ? 'name, params, stages' : 'uses, needs, params, matrix, timeout';
 }
 
 function applySharedOverrides(shared: Record<string, unknown>, overrides: Override[]): Record<string, unknown> {
@@ -116,6 +118,7 @@ async function buildStage(
     needs,
     params,
     matrix,
+    timeoutS: entry.timeout,
     setBy,
     paramWhere: (param) => setBy.get(param) ?? source.where(['stages', id, param in matrix ? 'matrix' : 'params', param]),
   };
