@@ -13,5 +13,6 @@ export { writeFileAtomic } from './fsutil.js';
 export * from './holder.js';
 export * from './file-lock.js';
 export * from './runs.js';
+export { digestMemoPath, rememberedDigest } from './digest-memo.js';
 export { formatInstanceId, instanceKeys, instanceStage } from './instance-id.js';
 export { markdownTable, type MarkdownColumn } from './markdown.js';

@@ -86,8 +86,14 @@ export interface StageDefinition<S extends z.ZodType = z.ZodType> {
   outputs: Record<string, OutputSpec>;
   /** True where outputs depend on this machine's timings: the env fingerprint joins the cache key. */
   measures: boolean;
-  /** Extra inputs to the cache key from files outside the store (a CIFAR-10 folder), from params. */
+  /** Extra inputs to the cache key from files outside the store (a CIFAR-10 folder's content), from params. */
   externalFingerprint?(params: z.output<S>): Promise<string | undefined>;
+  /**
+   * The params as they enter the cache key; default: all of them. A stage whose externalFingerprint
+   * covers a folder's content leaves that folder's path out here, so the same data at another path
+   * or on another machine is a cache hit.
+   */
+  keyParams?(params: z.output<S>): unknown;
   /** Environment fingerprint for `measures` stages (backend, versions, CPU, GPU). */
   environment?(params: z.output<S>): Promise<Record<string, unknown>>;
   run(ctx: StageContext<z.output<S>>): Promise<void>;

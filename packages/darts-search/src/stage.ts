@@ -2,7 +2,7 @@ import { defineStage, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { ALPHA_NAMES, genotypeToText, saveAlphas } from '@lenna/nn';
 import { loadLatencyModel, type LatencyModel } from '@lenna/predictor';
-import { fingerprintCifarFolder } from '@lenna/data';
+import { datasetFingerprint, portableDatasetSpec } from '@lenna/data';
 import { loadSearchData } from './data.js';
 import { genotypeProbs } from './genotype-probs.js';
 import { historyTable } from './history.js';
@@ -65,8 +65,9 @@ export const stage = defineStage({
     summary: { kind: 'json', description: 'summary.json: lambda, seed, epochs, search_seconds, genotype_text, expected_latency_ms {initial, final}, ops' },
   },
   measures: false,
-  // A CIFAR-10 folder lives outside the store: its fingerprint keeps the cache honest when it changes.
-  externalFingerprint: async (p) => (p.dataset.name === 'cifar10' && p.dataset.path ? fingerprintCifarFolder(p.dataset.path) : undefined),
+  // A CIFAR-10 folder lives outside the store: its content enters the cache key, its path does not.
+  externalFingerprint: (p) => datasetFingerprint(p.dataset),
+  keyParams: (p) => ({ ...p, dataset: portableDatasetSpec(p.dataset) }),
   async run(ctx) {
     const backend = await initBackend({ quiet: true });
     const latency = await openLatencyModel(ctx);

@@ -1,29 +1,18 @@
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { rememberedDigest } from '@lenna/core';
 import { CIFAR_FILES, CIFAR_RECORDS_PER_BATCH, CIFAR_RECORD_BYTES } from './cifar.js';
 import { UserError } from './errors.js';
-
-const EDGE_BYTES = 1024;
-
-async function edgesDigest(file: string, size: number): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(Math.min(EDGE_BYTES, size));
-    const tail = Buffer.alloc(Math.min(EDGE_BYTES, size));
-    await handle.read(head, 0, head.length, 0);
-    await handle.read(tail, 0, tail.length, size - tail.length);
-    return createHash('sha256').update(head).update(tail).digest('hex');
-  } finally {
-    await handle.close();
-  }
-}
+import type { DatasetSpec } from './types.js';
 
 /**
- * A cheap fingerprint of a CIFAR-10 folder for the cache key, without reading 180 MB: sha256 over the
- * canonical JSON of each expected file's name, size, mtime (ms) and the sha256 of its first and last KB.
+ * The content of a CIFAR-10 folder for the cache key: sha256 over each expected file's name, size and
+ * sha256. Neither the folder's path nor file times count, so a copy elsewhere (another machine, an
+ * imported store) gives the same fingerprint. Each file is hashed once and then remembered by its stat
+ * (core's rememberedDigest), so later runs cost a stat per file.
  */
-export async function fingerprintCifarFolder(path: string): Promise<string> {
+export async function fingerprintCifarFolder(path: string, memoPath?: string): Promise<string> {
   const files = [];
   for (const name of CIFAR_FILES) {
     const file = join(path, name);
@@ -33,7 +22,19 @@ export async function fingerprintCifarFolder(path: string): Promise<string> {
         `CIFAR-10 file ${file} is missing; expected the official binary batch of ${CIFAR_RECORDS_PER_BATCH * CIFAR_RECORD_BYTES} bytes.`,
       );
     }
-    files.push({ name, size: info.size, mtimeMs: Math.trunc(info.mtimeMs), edges: await edgesDigest(file, info.size) });
+    files.push({ name, ...(await rememberedDigest(file, memoPath)) });
   }
   return createHash('sha256').update(JSON.stringify(files)).digest('hex');
+}
+
+/** A stage's externalFingerprint for a data set param: the CIFAR-10 folder's content; nothing for embedded sets. */
+export async function datasetFingerprint(spec: Pick<DatasetSpec, 'name' | 'path'>): Promise<string | undefined> {
+  return spec.name === 'cifar10' && spec.path ? fingerprintCifarFolder(spec.path) : undefined;
+}
+
+/** A data set param as it enters the cache key (a stage's keyParams): without the folder path that datasetFingerprint stands for. */
+export function portableDatasetSpec<T extends Pick<DatasetSpec, 'name' | 'path'>>(spec: T): T {
+  if (spec.name !== 'cifar10' || !spec.path) return spec;
+  const { path: _path, ...rest } = spec;
+  return rest as T;
 }

@@ -1,6 +1,6 @@
 import { defineStage } from '@lenna/core';
 import { environmentFingerprint } from '@lenna/compute';
-import { fingerprintCifarFolder } from '@lenna/data';
+import { datasetFingerprint, portableDatasetSpec } from '@lenna/data';
 import { RetrainEvalParamsSchema } from './params.js';
 import { runRetrainEval } from './run.js';
 
@@ -19,7 +19,9 @@ export const stage = defineStage({
     history: { kind: 'arrow', description: 'history.arrow: one row per epoch (epoch, train_loss, train_acc, val_acc, lr, drop_path_prob, seconds)' },
   },
   measures: true,
-  externalFingerprint: async (p) => (p.dataset.name === 'cifar10' && p.dataset.path ? fingerprintCifarFolder(p.dataset.path) : undefined),
+  // A CIFAR-10 folder lives outside the store: its content enters the cache key, its path does not.
+  externalFingerprint: (p) => datasetFingerprint(p.dataset),
+  keyParams: (p) => ({ ...p, dataset: portableDatasetSpec(p.dataset) }),
   environment: () => environmentFingerprint(),
   run: (ctx) => runRetrainEval(ctx),
 });
