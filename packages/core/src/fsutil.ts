@@ -37,6 +37,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
+    // A FileHandle's write errors carry no path; a message about a full disk should name one.
+    if (error && typeof error === 'object' && !('path' in error)) Object.assign(error, { path });
     throw error;
   }
 }

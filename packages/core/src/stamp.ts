@@ -7,7 +7,7 @@ import { writeFileAtomic, joinAll } from './fsutil.js';
  * re-reads large files. Any write through the file system changes ctime, which the writer cannot set
  * back (mtime it can: `touch -d`), so it forces a re-hash.
  */
-export type Stamp = Record<string, { size: number; mtimeMs: number; ctimeMs: number; ino: number }>;
+export type Stamp = Record<string, { size: number; mtimeMs: number; ctimeMs: number; ino: number; sha256?: string }>;
 
 export async function takeStamp(dir: string, files: string[]): Promise<Stamp> {
   const stamp: Stamp = {};

@@ -4,9 +4,9 @@ import { join, resolve } from 'node:path';
 import { readArrowFile, tableSchemaSummary } from './arrow.js';
 import { CorruptArtifactError, errorMessage, fsErrorCode } from './errors.js';
 import { errnoCode, forceRemove, fsyncPath, joinAll, makeTreeWritable, moveDir, randomSuffix, writeFileAtomic } from './fsutil.js';
-import { digestFile, hashFileDigests, listFilesRecursive, type FileDigest } from './hash.js';
+import { digestFile, hashFileDigests, listFilesRecursive, sha256Hex, type FileDigest } from './hash.js';
 import { tagLiveness } from './holder.js';
-import { readStamp, stampsEqual, takeStamp, writeStamp } from './stamp.js';
+import { readStamp, stampsEqual, takeStamp, writeStamp, type Stamp } from './stamp.js';
 import type { FileEntry, Manifest } from './stage.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -120,7 +120,7 @@ export class ArtifactStore {
   /** The object a run with this cache key committed for this output, found by its manifest (a slow scan, for rare repairs). */
   async findCommitted(cacheKey: string, output: string): Promise<string | undefined> {
     for (const id of await this.list()) {
-      const manifest = await readManifest(this.objectDir(id), id).catch(() => undefined);
+      const manifest = (await readManifest(this.objectDir(id), id).catch(() => undefined))?.manifest;
       if (manifest?.cacheKey === cacheKey && manifest.output === output && (await this.open(id).catch(() => undefined))) return id;
     }
     return undefined;
@@ -162,7 +162,7 @@ export class ArtifactStore {
     let manifest: Manifest;
     try {
       manifest = await buildManifest(staging, id, digests, info);
-      await writeFileAtomic(join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+      await writeFileAtomic(join(staging, MANIFEST_FILE), manifestText(manifest));
       await fsyncTree(staging, digests);
       await makeFilesReadOnly(staging, digests);
     } catch (error) {
@@ -195,7 +195,7 @@ export class ArtifactStore {
     // The object is in place: what follows only saves work later, so it may fail quietly.
     await chmod(target, 0o555).catch(() => undefined);
     await fsyncPath(join(this.root, 'objects')).catch(() => undefined);
-    await this.recordStamp(manifest.id, target, Object.keys(manifest.files));
+    await this.recordStamp(manifest.id, target, Object.keys(manifest.files), sha256Hex(manifestText(manifest)));
     await rm(this.quarantineNotePath(manifest.id), { force: true }).catch(() => undefined);
     return manifest;
   }
@@ -234,17 +234,19 @@ export class ArtifactStore {
   async open(id: string): Promise<OpenedArtifact | undefined> {
     if (!isArtifactId(id)) return undefined;
     const dir = this.objectDir(id);
-    const manifest = await readManifest(dir, id);
-    if (!manifest) return undefined;
+    const read = await readManifest(dir, id);
+    if (!read) return undefined;
+    const { manifest } = read;
     const files = Object.keys(manifest.files).sort();
     const current = await takeStamp(dir, [...files, MANIFEST_FILE]).catch((error: unknown) => {
       if (!isMissing(error)) throw error;
       throw new CorruptArtifactError(id, `a file is missing (${errorMessage(error)})`);
     });
-    if (!stampsEqual(await readStamp(this.stampPath(id)), current)) {
-      const problem = await checkContent(dir, manifest, false);
+    const recorded = await readStamp(this.stampPath(id));
+    if (!stampsEqual(recorded, current)) {
+      const problem = manifestProblem(recorded, read.sha256) ?? (await checkContent(dir, manifest, false));
       if (problem) throw new CorruptArtifactError(id, problem);
-      await writeStamp(this.stampPath(id), current);
+      await writeStamp(this.stampPath(id), withManifestDigest(current, recorded, read.sha256));
     }
     return { id, dir, files, manifest };
   }
@@ -253,12 +255,13 @@ export class ArtifactStore {
   async verify(id: string): Promise<VerifyResult> {
     try {
       const dir = this.objectDir(id);
-      const manifest = await readManifest(dir, id);
-      if (!manifest) return { id, ok: false, problem: 'not in the store' };
-      const before = await takeStamp(dir, [...Object.keys(manifest.files), MANIFEST_FILE]).catch(() => undefined);
-      const problem = await checkContent(dir, manifest, true);
+      const read = await readManifest(dir, id);
+      if (!read) return { id, ok: false, problem: 'not in the store' };
+      const before = await takeStamp(dir, [...Object.keys(read.manifest.files), MANIFEST_FILE]).catch(() => undefined);
+      const recorded = await readStamp(this.stampPath(id));
+      const problem = manifestProblem(recorded, read.sha256) ?? (await checkContent(dir, read.manifest, true));
       if (problem) return { id, ok: false, problem };
-      if (before) await writeStamp(this.stampPath(id), before);
+      if (before) await writeStamp(this.stampPath(id), withManifestDigest(before, recorded, read.sha256));
       return { id, ok: true };
     } catch (error) {
       if (error instanceof CorruptArtifactError) return { id, ok: false, problem: error.problem };
@@ -306,8 +309,8 @@ export class ArtifactStore {
     return join(this.root, 'quarantine', `${id}.json`);
   }
 
-  private async recordStamp(id: string, dir: string, files: string[]): Promise<void> {
-    await writeStamp(this.stampPath(id), await takeStamp(dir, [...files, MANIFEST_FILE]));
+  private async recordStamp(id: string, dir: string, files: string[], manifestSha256: string): Promise<void> {
+    await writeStamp(this.stampPath(id), withManifestDigest(await takeStamp(dir, [...files, MANIFEST_FILE]), undefined, manifestSha256));
   }
 
   async list(): Promise<string[]> {
@@ -446,8 +449,25 @@ async function fsyncTree(dir: string, digests: FileDigest[]): Promise<void> {
   for (const folder of folders) await fsyncPath(folder);
 }
 
-/** The manifest of an object, undefined if the object is absent; unreadable => corrupt. */
-async function readManifest(dir: string, id: string): Promise<Manifest | undefined> {
+function manifestText(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/**
+ * The manifest is not part of the id, so its sha256 is kept in the stamp (taken at commit): a
+ * manifest edited since, even into other valid JSON, is corruption too.
+ */
+function manifestProblem(recorded: Stamp | undefined, sha256: string): string | undefined {
+  const trusted = recorded?.[MANIFEST_FILE]?.sha256;
+  return trusted && trusted !== sha256 ? 'manifest.json changed since the object was committed' : undefined;
+}
+
+function withManifestDigest(stamp: Stamp, recorded: Stamp | undefined, sha256: string): Stamp {
+  return { ...stamp, [MANIFEST_FILE]: { ...stamp[MANIFEST_FILE], sha256: recorded?.[MANIFEST_FILE]?.sha256 ?? sha256 } };
+}
+
+/** The manifest of an object and the sha256 of its text, undefined if the object is absent. */
+async function readManifest(dir: string, id: string): Promise<{ manifest: Manifest; sha256: string } | undefined> {
   let text: string;
   try {
     text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
@@ -475,7 +495,7 @@ async function readManifest(dir: string, id: string): Promise<Manifest | undefin
   }
   const outside = Object.keys(manifest.files).find((name) => name.startsWith('/') || name.split('/').some((part) => part === '..' || part === ''));
   if (outside !== undefined) throw new CorruptArtifactError(id, `manifest.json lists "${outside}", a path outside the artifact`);
-  return manifest;
+  return { manifest, sha256: sha256Hex(text) };
 }
 
 /** Re-hash every file; returns the problem in one sentence, or undefined when all matches the id. */

@@ -126,6 +126,15 @@ describe('ArtifactStore', () => {
     await expect(store.open(id)).rejects.toThrow(/data\.bin has sha256/);
   });
 
+  it('open() and verify() catch a manifest edited into other valid JSON (the manifest is not part of the id)', async () => {
+    const { id } = await store.commit(await stage({ 'a.txt': 'a' }), info);
+    const path = join(store.objectDir(id), 'manifest.json');
+    const manifest = JSON.parse(await readFile(path, 'utf8'));
+    await tamper(path, JSON.stringify({ ...manifest, instance: 'someone-else' }, null, 2) + '\n');
+    await expect(store.open(id)).rejects.toThrow(/manifest\.json changed since the object was committed/);
+    expect(await store.verify(id)).toMatchObject({ ok: false, problem: 'manifest.json changed since the object was committed' });
+  });
+
   it('commits read-only files and folders; remove() and quarantine() still work on them', async () => {
     const { id } = await store.commit(await stage({ 'a.txt': 'a', 'sub/b.txt': 'b' }), info);
     const dir = store.objectDir(id);

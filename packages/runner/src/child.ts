@@ -234,7 +234,7 @@ async function commitOrKeep(req: ChildRunRequest, stagingDir: string): Promise<R
         () => true,
         () => false,
       );
-    const io = fsErrorAsUserError(error);
+    const io = fsErrorAsUserError(error, req.store.root);
     if (!io) throw error;
     const note = kept ? `; the finished outputs of ${req.instance} are kept in ${pending}, and the next run commits them without running the stage again` : '';
     throw new UserError(`${io.message.replace(/\.$/, '')}${note}.`);

@@ -159,7 +159,7 @@ async function runInstance(status: InstanceStatus, session: Session, options: Ru
     await runAndRecord(status, session, options, exclusive);
   } catch (error) {
     const interrupted = error instanceof InterruptedError || options.signal.aborted;
-    const problem = fsErrorAsUserError(error) ?? error;
+    const problem = fsErrorAsUserError(error, options.store.root) ?? error;
     status.state = interrupted ? 'to-run' : 'failed';
     status.userError = isUserError(problem);
     status.reasons = [interrupted ? 'interrupted' : errorMessage(problem)];

@@ -306,7 +306,7 @@ describe('import is cheap to refuse and safe with any name', () => {
 
   it('keeps entry names such as constructor and __proto__ as plain names, and refuses a component over 255 bytes', async () => {
     const store = new ArtifactStore(await emptyStore());
-    const odd = await commitFiles(store, { constructor: 'c', __proto__: 'p', 'toString/valueOf': 'v', [`${'d'.repeat(120)}/${'e'.repeat(200)}.txt`]: 'long' }, 'odd');
+    const odd = await commitFiles(store, { constructor: 'c', ['__proto__']: 'p', 'toString/valueOf': 'v', [`${'d'.repeat(120)}/${'e'.repeat(200)}.txt`]: 'long' }, 'odd');
     const tar = join(work, 'odd.tar');
     await exportArtifacts(store.root, [odd.id], tar);
     const root = await emptyStore();
@@ -314,6 +314,7 @@ describe('import is cheap to refuse and safe with any name', () => {
     const target = new ArtifactStore(root);
     expect(await target.verify(odd.id)).toEqual({ id: odd.id, ok: true });
     expect(await objectFiles(target, odd.id)).toEqual(await objectFiles(store, odd.id));
+    expect((await target.open(odd.id))!.files).toEqual(expect.arrayContaining(['__proto__', 'constructor', 'toString/valueOf']));
     expect(Object.getPrototypeOf((await target.open(odd.id))!.manifest.files)).toBe(Object.prototype);
     // A PAX long name with a component no file system takes.
     const tooLong = `objects/${ids[0]}/${'x'.repeat(256)}`;
