@@ -68,8 +68,9 @@ export interface StageContext<P> {
   progress(event: ProgressEvent): void;
   log(message: string): void;
   /**
-   * Holds the machine alone while `fn` runs: the runner grants it to one stage at a time and pauses
-   * every other running stage meanwhile. Stages that time things call this around the timing only.
+   * Holds the machine alone while `fn` runs, the one way a stage does: the runner grants it to one
+   * stage at a time, machine-wide (no other lenna process times meanwhile), and pauses its other
+   * running stages. Stages that time things call this around the timing only.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** Aborted on Ctrl-C / SIGTERM; long loops check it between steps. */
@@ -84,7 +85,7 @@ export interface StageDefinition<S extends z.ZodType = z.ZodType> {
   params: S;
   inputs: Record<string, InputSpec>;
   outputs: Record<string, OutputSpec>;
-  /** True where outputs depend on this machine's timings: the env fingerprint joins the cache key. */
+  /** True where outputs depend on this machine's timings: the env fingerprint joins the cache key (nothing else; timing alone is ctx.exclusive). */
   measures: boolean;
   /** Extra inputs to the cache key from files outside the store (a CIFAR-10 folder's content), from params. */
   externalFingerprint?(params: z.output<S>): Promise<string | undefined>;

@@ -5,17 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leftoverProcesses, litter, oneSentenceProblems, outputsOf, workspace } from './helpers.mjs';
 
-const SKIP = 'needs root to mount a small tmpfs (run as root; LENNA_REQUIRE_ROOT=1 turns this skip into a failure)';
+/** Skipped with one line, or failed where LENNA_REQUIRE_MOUNT=1 says the machine must be able to. */
+function cannot(names, why) {
+  if (process.env.LENNA_REQUIRE_MOUNT === '1') return names.map((name) => ({ name, problems: [`LENNA_REQUIRE_MOUNT=1, but ${why}`] }));
+  return names.map((name) => ({ name, skipped: `${why} (LENNA_REQUIRE_MOUNT=1 turns this skip into a failure)` }));
+}
 
 export async function diskCases() {
   const names = ['disk full during a commit: exit 2, one sentence, finished outputs kept and committed by the retry without recomputing', 'read-only store: status and show work, run exits 2 in one sentence'];
-  if (process.getuid?.() !== 0) return names.map((name) => ({ name, skipped: SKIP }));
+  if (process.getuid?.() !== 0) return cannot(names, 'mounting a small tmpfs needs root');
   const mountpoint = await mkdtemp(join(tmpdir(), 'lenna-faults-tmpfs-'));
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountpoint], { stdio: 'ignore' });
   } catch {
     await rm(mountpoint, { recursive: true, force: true });
-    return names.map((name) => ({ name, skipped: 'cannot mount a tmpfs here (needs CAP_SYS_ADMIN)' }));
+    return cannot(names, 'this machine cannot mount a tmpfs (needs CAP_SYS_ADMIN)');
   }
   try {
     return [await diskFull(mountpoint, names[0]), await readOnly(mountpoint, names[1])];

@@ -242,7 +242,7 @@ describe('a read-only store', () => {
         execFileSync('mount', ['-o', 'remount,bind,ro', ws.store], { stdio: 'ignore' });
       } catch {
         process.stdout.write('SKIPPED read-only store test: cannot bind-mount as root here (needs CAP_SYS_ADMIN)\n');
-        if (process.env.LENNA_REQUIRE_ROOT === '1') throw new Error('LENNA_REQUIRE_ROOT=1: the read-only store test needs mount');
+        if (process.env.LENNA_REQUIRE_MOUNT === '1') throw new Error('LENNA_REQUIRE_MOUNT=1: the read-only store test needs mount');
         return;
       }
       undo = () => execFileSync('umount', [ws.store]);
