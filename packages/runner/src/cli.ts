@@ -9,15 +9,16 @@ Usage: lenna <command> [options]   (lenna <command> --help for each)
   dag <pipeline.yaml>      the stage graph (--mermaid)
   show <id | instance | file>   an artifact, a stage's outputs, an Arrow/safetensors/JSON file
   stage <package>          run one stage alone (--in, --param, --out)
-  gc [--dry-run]           remove artifacts no lock file references
-  verify                   re-hash the store; exit 1 if anything is corrupt
+  gc [--dry-run]           remove artifacts no lock file and no run record references
+  verify                   re-hash the store, quarantine what is corrupt; exit 1 if anything was
   data check <dataset>     check an image data set
   export <pipeline> <tar>  pack every artifact the pipeline's lock file references
   import <tar>             put an exported tar's artifacts into the store, verifying every hash
   report <pipeline>        print the report table and where its files are
   compare <pipeline> <stage>.<output>   one table of an output's rows across a sweep
 
-Exit status: 0 ok, 1 a stage failed, 2 a usage or pipeline error, 3 --cached-only with stages to run.
+Exit status: 0 ok, 1 a stage failed, 2 a usage or pipeline error (also: disk full, read-only store,
+permission denied, a lock wait past --lock-timeout), 3 --cached-only with stages to run.
 The store is ./artifacts (LENNA_STORE overrides).
 
 Example: lenna run pipelines/quickstart.yaml`;

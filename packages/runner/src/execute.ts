@@ -103,8 +103,13 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
         if (!inst.upstream.every(settledOk)) continue;
         let status = statuses.get(inst);
         if (!status) {
-          status = await evaluateInstance(inst, ctx);
+          status = await evaluateInstance(inst, ctx).catch((error: unknown) => unreadable(inst, error, options));
           statuses.set(inst, status);
+          if (status.state === 'failed') {
+            pending.splice(pending.indexOf(inst), 1);
+            options.reporter.failed(inst.id, status.reasons[0]);
+            continue;
+          }
           if (status.state === 'cached') {
             pending.splice(pending.indexOf(inst), 1);
             options.reporter.cached(inst.id);
@@ -148,6 +153,13 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
     await pruneLock(pipeline, options.lockPolicy);
   }
   return { statuses: result, interrupted };
+}
+
+/** An instance whose outputs could not even be read (permission, I/O error): it fails, the run goes on. */
+function unreadable(inst: Instance, error: unknown, options: RunOptions): InstanceStatus {
+  const problem = fsErrorAsUserError(error, options.store.root);
+  if (!problem) throw error;
+  return { instance: inst, state: 'failed', reasons: [problem.message], outputs: {}, userError: true };
 }
 
 async function runInstance(status: InstanceStatus, session: Session, options: RunOptions, exclusive: ExclusiveLock): Promise<void> {

@@ -63,7 +63,8 @@ export async function makeWorkspace(): Promise<Workspace> {
   // Fixture stages import @lenna/core and zod: resolve them from the repository.
   await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
   const store = join(dir, 'store');
-  const env = { LENNA_STORE: store };
+  // Its own timing lock: tests of other checkouts on this machine do not wait on each other's timings.
+  const env = { LENNA_STORE: store, LENNA_TIMING_LOCK: join(dir, 'timing.lock') };
   const spawn = (args: string[], extra: Record<string, string> = {}): ResultPromise =>
     execa(process.execPath, [lennaBin, ...args], { cwd: dir, env: { ...env, ...extra }, reject: false });
   return {

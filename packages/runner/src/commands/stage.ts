@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { chmod, cp, mkdir, readdir, stat } from 'node:fs/promises';
-import { ArtifactStore, hashDirectory, isArtifactId, resolveStoreRoot, RunLog, UserError, type StageDefinition, type StageJob } from '@lenna/core';
+import { ArtifactStore, gcLockPath, hashDirectory, isArtifactId, resolveStoreRoot, RunLog, UserError, withFileLock, type StageDefinition, type StageJob } from '@lenna/core';
 import { keyValues, lockTimeoutOption, parseCommandArgs, requirePositional } from '../args.js';
 import { stageCacheKey } from '../cache-key.js';
 import { runStageChild } from '../child.js';
@@ -45,6 +45,7 @@ export async function stageCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   reporter.started(def.name);
   const runLog = await RunLog.start(store.root, { kind: 'stage', command: `lenna stage ${argv.join(' ')}` });
+  await withFileLock(gcLockPath(store.root), { what: 'the store (lenna gc is running)', timeoutMs: lockTimeoutS * 1000 }, async () => undefined);
   const result = await runStageChild({
     store,
     specifier: ref.specifier,
