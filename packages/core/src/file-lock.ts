@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InterruptedError, UserError } from './errors.js';
 import { errnoCode } from './fsutil.js';
@@ -93,28 +93,36 @@ interface LockState {
   liveness: 'live' | 'dead' | 'unknown';
 }
 
+/** How long an empty lock file may be one being written (on a file system without hard links) before it counts as debris. */
+const EMPTY_GRACE_MS = 2000;
+
 async function readLock(path: string): Promise<LockState | undefined> {
-  let ino: number;
+  let info: Awaited<ReturnType<typeof stat>>;
   let text: string;
   try {
-    ino = (await stat(path)).ino;
+    info = await stat(path);
     text = await readFile(path, 'utf8');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return undefined;
     return { ino: -1, liveness: 'dead' };
   }
   const holder = parseHolder(text);
-  return { holder, ino, liveness: holder ? holderLiveness(holder) : 'dead' };
+  if (!holder && text === '' && Date.now() - Number(info.mtimeMs) < EMPTY_GRACE_MS) return { ino: Number(info.ino), liveness: 'live' };
+  return { holder, ino: Number(info.ino), liveness: holder ? holderLiveness(holder) : 'dead' };
 }
 
 async function tryTake(path: string, purpose?: string): Promise<HeldLock | undefined> {
+  const holder = JSON.stringify(currentHolder(purpose));
   const aside = `${path}.new${ownerTag()}${randomBytes(4).toString('hex')}`;
-  await writeFile(aside, JSON.stringify(currentHolder(purpose)));
+  await writeFile(aside, holder);
   try {
     await link(aside, path);
   } catch (error) {
     if (errnoCode(error) === 'EEXIST') return undefined;
-    throw error;
+    if (!NO_HARD_LINKS.has(errnoCode(error) ?? '')) throw error;
+    // A file system without hard links (FAT, some FUSE mounts): create exclusively, then write; an
+    // empty lock is then given EMPTY_GRACE_MS before it counts as debris.
+    if (!(await createExclusive(path, holder))) return undefined;
   } finally {
     await unlink(aside).catch(() => undefined);
   }
@@ -127,6 +135,23 @@ async function tryTake(path: string, purpose?: string): Promise<HeldLock | undef
       if (now?.ino === ino) await unlink(path).catch(() => undefined);
     },
   };
+}
+
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+async function createExclusive(path: string, text: string): Promise<boolean> {
+  try {
+    const handle = await open(path, 'wx');
+    try {
+      await handle.writeFile(text);
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return false;
+    throw error;
+  }
 }
 
 /**
