@@ -126,7 +126,7 @@ export async function bigExportCase({ source, target }) {
   const problems = [];
   const dir = join(source.dir, 'big-src');
   await mkdir(dir, { recursive: true });
-  const size = 2.1 * 1024 ** 3;
+  const size = Math.round(2.1 * 1024 ** 3);
   const handle = await open(join(dir, 'big.bin'), 'w');
   await handle.truncate(size);
   await handle.write(Buffer.from('end'), 0, 3, size - 3);

@@ -71,10 +71,11 @@ async function objectCount(store) {
 }
 
 /** Exit 0, or exit 2 with one line and nothing committed. Returns what is wrong, or undefined. */
-async function judge(ws, argv) {
+async function judge(ws, argv, tally) {
   const before = await objectCount(ws.store);
   const r = await lennaInProcess(ws.dir, argv);
   const lines = r.stderr.trim().split('\n').filter(Boolean);
+  tally[r.code === 0 ? 'ran' : 'refused'] += 1;
   if (r.code === 0) return undefined;
   if (r.code !== 2) return `exit ${r.code}: ${r.stderr.slice(0, 400)}`;
   if (lines.length !== 1 || !lines[0].startsWith('lenna: ')) return `not one sentence: ${JSON.stringify(r.stderr.slice(0, 400))}`;
@@ -93,15 +94,16 @@ export async function fuzzCases({ ws, runs, seed }) {
       ['fuzzed pipeline YAML', pipelineTexts(basic), async (text) => (await writeFile(join(ws.dir, 'fuzz.yaml'), text), ['run', 'fuzz.yaml', '--jobs', '2'])],
       ['fuzzed --set', fc.array(setTexts, { minLength: 1, maxLength: 2 }), async (sets) => ['run', 'basic.yaml', '--jobs', '2', ...sets.flatMap((s) => ['--set', s])]],
     ]) {
+      const tally = { ran: 0, refused: 0 };
       const result = await fc.check(
         fc.asyncProperty(arbitrary, async (input) => {
-          const problem = await judge(ws, await argvOf(input));
+          const problem = await judge(ws, await argvOf(input), tally);
           if (problem) throw new Error(problem);
         }),
         { numRuns: runs, seed },
       );
       const problems = result.failed ? [`${result.counterexample ? JSON.stringify(result.counterexample[0]).slice(0, 300) : ''}: ${String(result.errorInstance?.message ?? result.error).slice(0, 600)}`] : [];
-      cases.push({ name: `${name} (${runs} inputs, fast-check seed ${seed})`, problems });
+      cases.push({ name: `${name} (${runs} inputs, fast-check seed ${seed}: ${tally.ran} ran to the end, ${tally.refused} refused)`, problems });
     }
   } finally {
     if (saved === undefined) delete process.env.LENNA_STORE;
