@@ -195,7 +195,7 @@ describe.skipIf(process.platform !== 'linux')('no stage outlives its runner', ()
     expect(await readdir(join(ws.store, 'tmp'))).toEqual([]);
   });
 
-  it("a run's cleanup leaves a live run's staging folder alone, however old it looks", async () => {
+  it("a run's cleanup leaves a live run's staging folder alone, however old it looks, and gc leaves its store alone", async () => {
     const ws = await makeWorkspace();
     await ws.edit('basic.yaml', (t) => t.replace('factor: 3', 'factor: 3\n      sleepMs: 6000'));
     const slow = ws.spawn(['run', 'basic.yaml', '--jobs', '1']);
@@ -208,6 +208,9 @@ describe.skipIf(process.platform !== 'linux')('no stage outlives its runner', ()
     await utimes(join(ws.store, 'tmp', staging[0]), twoDaysAgo, twoDaysAgo);
     expect((await ws.lenna(['run', 'dup.yaml'])).exitCode).toBe(0);
     expect(await readdir(join(ws.store, 'tmp'))).toContain(staging[0]);
+    // Nor does gc touch a store a run is using.
+    const gc = await ws.lenna(['gc']);
+    expect([gc.exitCode, gc.stderr]).toEqual([2, expect.stringMatching(/^lenna: lenna gc: pid \d+ on host .* \(lenna run basic\.yaml --jobs 1\) since .* is using the store .*; run gc once it has ended\.$/)]);
     expect((await slow).exitCode).toBe(0);
     expect(await readdir(join(ws.store, 'tmp'))).toEqual([]);
   });
