@@ -2,7 +2,7 @@ import { defineStage, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { ALPHA_NAMES, genotypeToText, saveAlphas } from '@lenna/nn';
 import { loadLatencyModel, type LatencyModel } from '@lenna/predictor';
-import { datasetFingerprint, portableDatasetSpec } from '@lenna/data';
+import { fingerprintDatasetFiles, portableDatasetSpec } from '@lenna/data';
 import { loadSearchData } from './data.js';
 import { genotypeProbs } from './genotype-probs.js';
 import { historyTable } from './history.js';
@@ -66,7 +66,7 @@ export const stage = defineStage({
   },
   measures: false,
   // A CIFAR-10 folder lives outside the store: its content enters the cache key, its path does not.
-  externalFingerprint: (p) => datasetFingerprint(p.dataset),
+  externalFingerprint: (p) => fingerprintDatasetFiles(p.dataset),
   keyParams: (p) => ({ ...p, dataset: portableDatasetSpec(p.dataset) }),
   async run(ctx) {
     const backend = await initBackend({ quiet: true });

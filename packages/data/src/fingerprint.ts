@@ -27,14 +27,20 @@ export async function fingerprintCifarFolder(path: string, memoPath?: string): P
   return createHash('sha256').update(JSON.stringify(files)).digest('hex');
 }
 
-/** A stage's externalFingerprint for a data set param: the CIFAR-10 folder's content; nothing for embedded sets. */
-export async function datasetFingerprint(spec: Pick<DatasetSpec, 'name' | 'path'>): Promise<string | undefined> {
+/**
+ * A stage's externalFingerprint for a data set param: the content of the files it reads from outside
+ * the store (cifar10's folder); undefined for sets in the repository or generated.
+ */
+export async function fingerprintDatasetFiles(spec: Pick<DatasetSpec, 'name' | 'path'>): Promise<string | undefined> {
   return spec.name === 'cifar10' && spec.path ? fingerprintCifarFolder(spec.path) : undefined;
 }
 
-/** A data set param as it enters the cache key (a stage's keyParams): without the folder path that datasetFingerprint stands for. */
+/** Data sets whose files fingerprintDatasetFiles keys by content: their path need not enter the cache key. */
+const CONTENT_KEYED: ReadonlySet<string> = new Set(['cifar10']);
+
+/** A data set param as it enters the cache key (a stage's keyParams): without the folder path that fingerprintDatasetFiles stands for. */
 export function portableDatasetSpec<T extends Pick<DatasetSpec, 'name' | 'path'>>(spec: T): T {
-  if (spec.name !== 'cifar10' || !spec.path) return spec;
+  if (!CONTENT_KEYED.has(spec.name) || !spec.path) return spec;
   const { path: _path, ...rest } = spec;
   return rest as T;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR_FILES, CIFAR_NORMALISATION, CIFAR_RECORD_BYTES, loadCifarRaw, readCifarBatch } from '../src/cifar.js';
 import { UserError } from '../src/errors.js';
-import { datasetFingerprint, fingerprintCifarFolder, portableDatasetSpec } from '../src/fingerprint.js';
+import { fingerprintDatasetFiles, fingerprintCifarFolder, portableDatasetSpec } from '../src/fingerprint.js';
 import { checkDataset } from '../src/check.js';
 import { loadDataset, loadRawSplits } from '../src/load.js';
 import { normaliseRaw } from '../src/raw.js';
@@ -152,9 +152,9 @@ describe('fingerprintCifarFolder', () => {
     expect(await fingerprintCifarFolder(folder, memo)).toBe(first);
   });
 
-  it('portableDatasetSpec leaves the CIFAR-10 path out of the cache key, and datasetFingerprint stands for it', async () => {
+  it('portableDatasetSpec leaves the CIFAR-10 path out of the cache key, and fingerprintDatasetFiles stands for it', async () => {
     expect(portableDatasetSpec({ name: 'cifar10' as const, path: '/data/cifar', limit: 5 })).toEqual({ name: 'cifar10', limit: 5 });
     expect(portableDatasetSpec({ name: 'mnist' as const, limit: 5 })).toEqual({ name: 'mnist', limit: 5 });
-    expect(await datasetFingerprint({ name: 'mnist' })).toBeUndefined();
+    expect(await fingerprintDatasetFiles({ name: 'mnist' })).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { defineStage } from '@lenna/core';
 import { environmentFingerprint } from '@lenna/compute';
-import { datasetFingerprint, portableDatasetSpec } from '@lenna/data';
+import { fingerprintDatasetFiles, portableDatasetSpec } from '@lenna/data';
 import { RetrainEvalParamsSchema } from './params.js';
 import { runRetrainEval } from './run.js';
 
@@ -20,7 +20,7 @@ export const stage = defineStage({
   },
   measures: true,
   // A CIFAR-10 folder lives outside the store: its content enters the cache key, its path does not.
-  externalFingerprint: (p) => datasetFingerprint(p.dataset),
+  externalFingerprint: (p) => fingerprintDatasetFiles(p.dataset),
   keyParams: (p) => ({ ...p, dataset: portableDatasetSpec(p.dataset) }),
   environment: () => environmentFingerprint(),
   run: (ctx) => runRetrainEval(ctx),
