@@ -68,8 +68,9 @@ export interface StageContext<P> {
   progress(event: ProgressEvent): void;
   log(message: string): void;
   /**
-   * Holds the machine alone while `fn` runs: the runner grants it to one stage at a time and pauses
-   * every other running stage meanwhile. Stages that time things call this around the timing only.
+   * Holds the machine alone while `fn` runs, the one way a stage does: the runner grants it to one
+   * stage at a time, machine-wide (no other lenna process times meanwhile), and pauses its other
+   * running stages. Stages that time things call this around the timing only.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** Aborted on Ctrl-C / SIGTERM; long loops check it between steps. */
@@ -84,10 +85,16 @@ export interface StageDefinition<S extends z.ZodType = z.ZodType> {
   params: S;
   inputs: Record<string, InputSpec>;
   outputs: Record<string, OutputSpec>;
-  /** True where outputs depend on this machine's timings: the env fingerprint joins the cache key. */
+  /** True where outputs depend on this machine's timings: the env fingerprint joins the cache key (nothing else; timing alone is ctx.exclusive). */
   measures: boolean;
-  /** Extra inputs to the cache key from files outside the store (a CIFAR-10 folder), from params. */
+  /** Extra inputs to the cache key from files outside the store (a CIFAR-10 folder's content), from params. */
   externalFingerprint?(params: z.output<S>): Promise<string | undefined>;
+  /**
+   * The params as they enter the cache key; default: all of them. A stage whose externalFingerprint
+   * covers a folder's content leaves that folder's path out here, so the same data at another path
+   * or on another machine is a cache hit.
+   */
+  keyParams?(params: z.output<S>): unknown;
   /** Environment fingerprint for `measures` stages (backend, versions, CPU, GPU). */
   environment?(params: z.output<S>): Promise<Record<string, unknown>>;
   run(ctx: StageContext<z.output<S>>): Promise<void>;
@@ -162,5 +169,5 @@ export type StageMessage =
   | { type: 'done' }
   | { type: 'error'; message: string; userError: boolean };
 
-/** Messages the runner sends to the stage process. */
-export type RunnerMessage = { type: 'exclusive-grant'; token: number };
+/** Messages the runner sends to the stage process: the machine is granted, or cannot be (the wait timed out). */
+export type RunnerMessage = { type: 'exclusive-grant'; token: number } | { type: 'exclusive-refused'; token: number; message: string };

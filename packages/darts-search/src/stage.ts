@@ -2,7 +2,7 @@ import { defineStage, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { ALPHA_NAMES, genotypeToText, saveAlphas } from '@lenna/nn';
 import { loadLatencyModel, type LatencyModel } from '@lenna/latency-model';
-import { fingerprintDatasetFiles } from '@lenna/data';
+import { fingerprintDatasetFiles, portableDatasetSpec } from '@lenna/data';
 import { loadSearchData } from './data.js';
 import { genotypeProbs } from './genotype-probs.js';
 import { historyTable } from './history.js';
@@ -65,8 +65,9 @@ export const stage = defineStage({
     summary: { kind: 'json', description: 'summary.json: lambda, seed, epochs, search_seconds, genotype_text, expected_latency_ms {initial, final}, ops' },
   },
   measures: false,
-  // Data files outside the store (CIFAR-10, Fashion-MNIST): their fingerprint keeps the cache honest when they change.
+  // Data files outside the store (CIFAR-10, Fashion-MNIST): their content enters the cache key, their path does not.
   externalFingerprint: (p) => fingerprintDatasetFiles(p.dataset),
+  keyParams: (p) => ({ ...p, dataset: portableDatasetSpec(p.dataset) }),
   async run(ctx) {
     const backend = await initBackend({ quiet: true });
     const latency = await openLatencyModel(ctx);

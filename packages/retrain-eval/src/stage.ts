@@ -1,6 +1,6 @@
 import { defineStage } from '@lenna/core';
 import { environmentFingerprint } from '@lenna/compute';
-import { fingerprintDatasetFiles } from '@lenna/data';
+import { fingerprintDatasetFiles, portableDatasetSpec } from '@lenna/data';
 import { RetrainEvalParamsSchema } from './params.js';
 import { runRetrainEval } from './run.js';
 
@@ -19,7 +19,9 @@ export const stage = defineStage({
     history: { kind: 'arrow', description: 'history.arrow: one row per epoch (epoch, train_loss, train_acc, val_acc, lr, drop_path_prob, seconds)' },
   },
   measures: true,
+  // Data files outside the store (CIFAR-10, Fashion-MNIST): their content enters the cache key, their path does not.
   externalFingerprint: (p) => fingerprintDatasetFiles(p.dataset),
+  keyParams: (p) => ({ ...p, dataset: portableDatasetSpec(p.dataset) }),
   environment: () => environmentFingerprint(),
   run: (ctx) => runRetrainEval(ctx),
 });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { errorMessage, isUserError } from '@lenna/core';
+import { errorMessage, fsErrorAsUserError, InterruptedError, isUserError } from '@lenna/core';
 
 const usage = `lenna — hardware-aware DARTS pipelines with content-hash caching
 
@@ -12,8 +12,8 @@ Usage: lenna <command> [options]   (lenna <command> --help for each)
   params <pipeline.yaml>   each stage instance's params, defaults filled in (--set, --json)
   show <id | instance | file>   an artifact, a stage's outputs, an Arrow/safetensors/JSON file (--path: its folder)
   stage <package>          run one stage alone (--in, --param, --out)
-  gc [--dry-run]           remove artifacts no lock file references
-  verify                   re-hash the store; exit 1 if anything is corrupt
+  gc [--dry-run]           remove artifacts no lock file and no run record references
+  verify                   re-hash the store, quarantine what is corrupt; exit 1 if anything was
   data check <dataset>     check an image data set
   export <pipeline> <tar>  pack every artifact the pipeline's lock file references
   import <tar>             put an exported tar's artifacts into the store, verifying every hash
@@ -24,7 +24,8 @@ Usage: lenna <command> [options]   (lenna <command> --help for each)
 --set <stage>.<param>=<value>: a,b,c sweeps; "a,b" (quoted) is one value with a comma; null is null;
 <stage>.<param>.<key>=<value> sets a key inside an object param (darts-search.dataset.limit=1024).
 
-Exit status: 0 ok, 1 a stage failed, 2 a usage or pipeline error, 3 --cached-only with stages to run.
+Exit status: 0 ok, 1 a stage failed, 2 a usage or pipeline error (also: disk full, read-only store,
+permission denied, a lock wait past --lock-timeout), 3 --cached-only with stages to run.
 The store is ./artifacts (LENNA_STORE overrides).
 
 Example: lenna run pipelines/quickstart.yaml`;
@@ -51,6 +52,7 @@ const commands: Record<string, () => Promise<Command>> = {
 
 const EXIT_USER = 2;
 const EXIT_FAILED = 1;
+const EXIT_INTERRUPTED = 130;
 
 function help(text: string): number {
   process.stdout.write(text + '\n');
@@ -75,7 +77,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     return await (await load())(rest);
-  } catch (error) {
+  } catch (caught) {
+    if (caught instanceof InterruptedError) return EXIT_INTERRUPTED;
+    // A full disk, a read-only store, a permission problem: one sentence naming the path and the fix.
+    const error = fsErrorAsUserError(caught) ?? caught;
     if (isUserError(error)) {
       process.stderr.write(`lenna: ${errorMessage(error)}\n`);
       return EXIT_USER;

@@ -72,7 +72,9 @@ async function checkOutputs(instance: Instance, outputs: Record<string, string>,
       continue;
     }
     try {
-      if (!(await store.open(id))) problems.push(`output ${name} missing`);
+      if (await store.open(id)) continue;
+      const note = await store.quarantineNote(id);
+      problems.push(note ? `output ${name} (${id.slice(0, 12)}) was quarantined as corrupt (${note.problem})` : `output ${name} missing`);
     } catch (error) {
       if (!(error instanceof CorruptArtifactError)) throw error;
       problems.push(`output ${name} (${id.slice(0, 12)}) is corrupt`);

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { canonicalJson, type ArtifactStore, type StageJob } from '@lenna/core';
+import { canonicalJson, errorMessage, fsErrorAsUserError, InterruptedError, isUserError, registerLockFile, type ArtifactStore, type RunLog, type StageJob } from '@lenna/core';
 import { evaluateInstance, type EvaluateContext, type InstanceStatus } from './evaluate.js';
-import { readLockFile, updateLockFile, type LockEntry } from './lockfile.js';
+import { readLockFile, updateLockFile, type LockEntry, type LockPolicy } from './lockfile.js';
 import type { Pipeline } from './pipeline/load.js';
 import type { Instance } from './pipeline/instances.js';
 import { forcedStages, selectInstances } from './selection.js';
@@ -20,6 +20,12 @@ export interface RunOptions extends PlanOptions {
   jobs?: number;
   reporter: Reporter;
   signal: AbortSignal;
+  /** How to wait on the lock file's lock and the machine-wide timing lock (timeout, who holds them). */
+  lockPolicy?: LockPolicy;
+  /** Where each instance that ran is recorded, so gc keeps what it made. */
+  runLog?: RunLog;
+  /** A one-off run (`--set`): it adds its instances to the lock file and removes none. */
+  keepLockEntries?: boolean;
 }
 
 export interface RunResult {
@@ -59,15 +65,17 @@ export async function planPipeline(pipeline: Pipeline, options: PlanOptions): Pr
 }
 
 /**
- * Runs the pipeline: instances in topological order, independent ones in parallel up to `jobs`,
- * a measuring stage alone. Each instance's key is computed once its inputs are known, so a
- * re-run upstream that produced the same bytes leaves downstream cached.
+ * Runs the pipeline: instances in topological order, independent ones in parallel up to `jobs`.
+ * Each instance's key is computed once its inputs are known, so a re-run upstream that produced the
+ * same bytes leaves downstream cached. A stage that times something holds the machine through
+ * ctx.exclusive() (see exclusive.ts); nothing else about scheduling depends on `measures`.
  */
 export async function runPipeline(pipeline: Pipeline, options: RunOptions): Promise<RunResult> {
   const session = await openSession(pipeline, options);
   const { statuses, ctx } = session;
   const jobs = Math.max(1, options.jobs ?? availableParallelism());
-  const exclusive = new ExclusiveLock();
+  const exclusive = new ExclusiveLock({ machine: { ...options.lockPolicy, signal: options.signal } });
+  await registerLockFile(options.store.root, pipeline.lockFile);
   // A stopped stage process acts on SIGTERM only once continued, and must never outlive the runner stopped.
   const release = () => exclusive.stop();
   options.signal.addEventListener('abort', release, { once: true });
@@ -82,7 +90,6 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
 
   try {
     while ((pending.length > 0 && !options.signal.aborted) || running.size > 0) {
-      let waitingMeasure = false;
       for (const inst of [...pending]) {
         if (options.signal.aborted) break;
         const bad = blocked(inst);
@@ -96,8 +103,13 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
         if (!inst.upstream.every(settledOk)) continue;
         let status = statuses.get(inst);
         if (!status) {
-          status = await evaluateInstance(inst, ctx);
+          status = await evaluateInstance(inst, ctx).catch((error: unknown) => unreadable(inst, error, options));
           statuses.set(inst, status);
+          if (status.state === 'failed') {
+            pending.splice(pending.indexOf(inst), 1);
+            options.reporter.failed(inst.id, status.reasons[0]);
+            continue;
+          }
           if (status.state === 'cached') {
             pending.splice(pending.indexOf(inst), 1);
             options.reporter.cached(inst.id);
@@ -111,11 +123,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
           statuses.delete(inst);
           continue;
         }
-        const measures = inst.stage.ref.definition.measures;
-        const measuring = [...running.keys()].some((r) => r.stage.ref.definition.measures);
-        const free = measures ? running.size === 0 : running.size < jobs && !measuring && !waitingMeasure;
-        if (measures && !free) waitingMeasure = true;
-        if (!free) continue;
+        if (running.size >= jobs) continue;
         pending.splice(pending.indexOf(inst), 1);
         const task = runInstance(status, session, options, exclusive).finally(() => running.delete(inst));
         running.set(inst, task);
@@ -134,22 +142,48 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
     process.removeListener('exit', release);
     exclusive.stop();
   }
-  await writeCachedEntries(pipeline, cachedEntries);
   const interrupted = options.signal.aborted;
   const result = session.selected.map(
     (i) => statuses.get(i) ?? { instance: i, state: 'to-run' as const, reasons: [interrupted ? 'interrupted before it started' : 'not reached'], outputs: {} },
   );
-  if (!interrupted && !options.only?.length && result.every((s) => s.state === 'cached' || s.state === 'ran')) {
-    await pruneLock(pipeline);
+  if (interrupted) return { statuses: result, interrupted };
+  await writeCachedEntries(pipeline, cachedEntries, options.lockPolicy);
+  // A one-off run never drops what the pipeline as written made: gc would then take it.
+  if (!options.keepLockEntries && !options.only?.length && result.every((s) => s.state === 'cached' || s.state === 'ran')) {
+    await pruneLock(pipeline, options.lockPolicy);
   }
   return { statuses: result, interrupted };
 }
 
+/** An instance whose outputs could not even be read (permission, I/O error): it fails, the run goes on. */
+function unreadable(inst: Instance, error: unknown, options: RunOptions): InstanceStatus {
+  const problem = fsErrorAsUserError(error, options.store.root);
+  if (!problem) throw error;
+  return { instance: inst, state: 'failed', reasons: [problem.message], outputs: {}, userError: true };
+}
+
 async function runInstance(status: InstanceStatus, session: Session, options: RunOptions, exclusive: ExclusiveLock): Promise<void> {
+  const inst = status.instance;
+  options.reporter.started(inst.id);
+  // A rebuild of something found corrupt says so.
+  for (const reason of status.reasons.filter((r) => /corrupt|quarantined/.test(r))) options.reporter.log(inst.id, `rebuilding: ${reason}`);
+  try {
+    await runAndRecord(status, session, options, exclusive);
+  } catch (error) {
+    const interrupted = error instanceof InterruptedError || options.signal.aborted;
+    const problem = fsErrorAsUserError(error, options.store.root) ?? error;
+    status.state = interrupted ? 'to-run' : 'failed';
+    status.userError = isUserError(problem);
+    status.reasons = [interrupted ? 'interrupted' : errorMessage(problem)];
+    if (interrupted) options.reporter.skipped(inst.id, 'interrupted');
+    else options.reporter.failed(inst.id, errorMessage(problem), status.logPath);
+  }
+}
+
+async function runAndRecord(status: InstanceStatus, session: Session, options: RunOptions, exclusive: ExclusiveLock): Promise<void> {
   const inst = status.instance;
   const def = inst.stage.ref.definition;
   const key = status.keyParts?.key as string;
-  options.reporter.started(inst.id);
   const result = await runStageChild({
     store: options.store,
     specifier: inst.stage.ref.specifier,
@@ -163,6 +197,7 @@ async function runInstance(status: InstanceStatus, session: Session, options: Ru
     environment: status.keyParts?.environment,
     exclusive,
     signal: options.signal,
+    timeoutS: inst.stage.timeoutS,
     onMessage: (m) => {
       if (m.type === 'progress') options.reporter.progress(inst.id, m.event);
       else if (m.type === 'log') options.reporter.log(inst.id, m.message);
@@ -178,8 +213,10 @@ async function runInstance(status: InstanceStatus, session: Session, options: Ru
     else options.reporter.failed(inst.id, result.error ?? 'failed', result.logPath);
     return;
   }
+  if (result.fromPending) options.reporter.log(inst.id, 'committed the outputs an earlier run finished but could not commit');
   status.state = 'ran';
   status.outputs = result.outputs;
+  await options.runLog?.add(inst.id, { stage: def.name, key, inputs: status.inputs ?? {}, outputs: result.outputs });
   await options.store.writeCacheRecord({
     cacheKey: key,
     stage: def.name,
@@ -189,8 +226,16 @@ async function runInstance(status: InstanceStatus, session: Session, options: Ru
     finishedAt: new Date().toISOString(),
     seconds: result.seconds,
   });
-  await updateLockFile(session.pipeline.lockFile, session.pipeline.name, (lock) => {
-    lock.stages[inst.id] = lockEntry(status);
+  await updateLockFile(
+    session.pipeline.lockFile,
+    session.pipeline.name,
+    (lock) => {
+      lock.stages[inst.id] = lockEntry(status);
+    },
+    { ...options.lockPolicy, signal: options.signal },
+  ).catch((error: unknown) => {
+    // Interrupted while waiting for the lock file: the cache record already holds the result.
+    if (!(error instanceof InterruptedError)) throw error;
   });
   options.reporter.finished(inst.id, result.seconds);
 }
@@ -224,21 +269,34 @@ export function lockEntry(status: InstanceStatus): LockEntry {
 }
 
 /** Cached instances enter the lock file too, but in one write, and only if something differs. */
-async function writeCachedEntries(pipeline: Pipeline, entries: [string, LockEntry][]): Promise<void> {
+async function writeCachedEntries(pipeline: Pipeline, entries: [string, LockEntry][], policy?: LockPolicy): Promise<void> {
   const current = (await readLockFile(pipeline.lockFile))?.stages ?? {};
   const changed = entries.filter(([id, e]) => !current[id] || canonicalJson(current[id]) !== canonicalJson(e));
   if (changed.length === 0 && (await readLockFile(pipeline.lockFile))) return;
-  await updateLockFile(pipeline.lockFile, pipeline.name, (lock) => {
-    for (const [id, e] of entries) lock.stages[id] = e;
-  });
+  await updateLockFile(
+    pipeline.lockFile,
+    pipeline.name,
+    (lock) => {
+      for (const [id, e] of entries) lock.stages[id] = e;
+    },
+    policy,
+  );
 }
 
-/** After a complete run, instances no longer in the pipeline leave the lock file. */
-async function pruneLock(pipeline: Pipeline): Promise<void> {
+/**
+ * After a complete run of the pipeline as written, instances no longer in it leave the lock file
+ * (what they made stays protected from gc by the run records of the runs that made it).
+ */
+async function pruneLock(pipeline: Pipeline, policy?: LockPolicy): Promise<void> {
   const ids = new Set(pipeline.instances.map((i) => i.id));
   const current = (await readLockFile(pipeline.lockFile))?.stages ?? {};
   if (Object.keys(current).every((id) => ids.has(id))) return;
-  await updateLockFile(pipeline.lockFile, pipeline.name, (lock) => {
-    for (const id of Object.keys(lock.stages)) if (!ids.has(id)) delete lock.stages[id];
-  });
+  await updateLockFile(
+    pipeline.lockFile,
+    pipeline.name,
+    (lock) => {
+      for (const id of Object.keys(lock.stages)) if (!ids.has(id)) delete lock.stages[id];
+    },
+    policy,
+  );
 }

@@ -1,5 +1,6 @@
-import { ArtifactStore, resolveStoreRoot } from '@lenna/core';
-import { intOption, parseCommandArgs, requirePositional } from '../args.js';
+import { ArtifactStore, DEFAULT_LOCK_TIMEOUT_S, gcLockPath, resolveStoreRoot, RunLog, withFileLock } from '@lenna/core';
+import { intOption, lockTimeoutOption, parseCommandArgs, requirePositional } from '../args.js';
+import type { LockPolicy } from '../lockfile.js';
 import { planPipeline, runPipeline } from '../execute.js';
 import { loadPipeline, type Pipeline } from '../pipeline/load.js';
 import { parseOverride } from '../pipeline/overrides.js';
@@ -20,6 +21,7 @@ Runs the pipeline's stages that are not cached, in dependency order, and updates
   --dry-run                   show what would run, run nothing
   --cached-only               run nothing; exit 3 listing the stages that are not cached
   --jobs N                    stages run in parallel (default: number of cores)
+  --lock-timeout S            give up (exit 2) after waiting S seconds on a lock another lenna holds (default ${DEFAULT_LOCK_TIMEOUT_S})
   --json                      print one JSON object on stdout (progress goes to stderr)
 
 Example: lenna run pipelines/quickstart.yaml --set darts-search.lambda=0,0.05,0.2 --jobs 2
@@ -55,10 +57,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     'dry-run': { type: 'boolean' },
     'cached-only': { type: 'boolean' },
     jobs: { type: 'string', short: 'j' },
+    'lock-timeout': { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) return help(runHelp);
   const jobs = intOption('run', 'jobs', values.jobs as string | undefined);
+  const lockTimeoutS = lockTimeoutOption('run', values['lock-timeout'] as string | undefined);
   const pipeline = await openPipeline('run', positionals, values.set as string[] | undefined);
   const store = new ArtifactStore(resolveStoreRoot());
   const selection = { store, only: values.only as string[] | undefined, from: values.from as string[] | undefined, force: values.force as string[] | undefined };
@@ -73,7 +77,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
     return EXIT.ok;
   }
-  await store.cleanTmp();
   const controller = new AbortController();
   let signalExit: number = EXIT.ok;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -83,9 +86,21 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const lockPolicy: LockPolicy = {
+    timeoutMs: lockTimeoutS * 1000,
+    signal: controller.signal,
+    purpose: `lenna run ${argv.join(' ')}`,
+    onWait: (message) => process.stderr.write(`lenna: ${message}\n`),
+  };
   const reporter = makeReporter(Boolean(values.json));
+  let runLog: RunLog | undefined;
   try {
-    const result = await runPipeline(pipeline, { ...selection, jobs, reporter, signal: controller.signal });
+    // Recorded before anything is made, so a gc starting now sees this run and leaves the store alone.
+    runLog = await RunLog.start(store.root, { kind: 'run', command: `lenna run ${argv.join(' ')}`, lockFile: pipeline.lockFile });
+    await withFileLock(gcLockPath(store.root), { ...lockPolicy, what: 'the store (lenna gc is running)' }, async () => undefined);
+    await store.cleanTmp();
+    const oneOff = ((values.set as string[] | undefined) ?? []).length > 0;
+    const result = await runPipeline(pipeline, { ...selection, jobs, reporter, signal: controller.signal, lockPolicy, runLog, keepLockEntries: oneOff });
     reporter.close();
     if (values.json) printJson(statusJson(pipeline, result.statuses));
     if (result.interrupted) return signalExit || EXIT.sigint;
@@ -95,7 +110,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (failed.length > 0) return failed.some((f) => f.userError) ? EXIT.user : EXIT.failed;
     if (!values.json) summarize(result.statuses.map((s) => s.state));
     return EXIT.ok;
+  } catch (error) {
+    if (controller.signal.aborted) return signalExit || EXIT.sigint;
+    throw error;
   } finally {
+    await runLog?.finish().catch(() => undefined);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

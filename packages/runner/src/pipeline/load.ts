@@ -24,6 +24,8 @@ export interface PipelineStage {
   /** Params written in the file, shared params substituted, overrides applied (not yet validated). */
   params: Record<string, unknown>;
   matrix: Record<string, unknown[]>;
+  /** The stage's `timeout:` in seconds, if the pipeline gives one. */
+  timeoutS?: number;
   /** Params set on the command line: dotted param path -> the `--set` text, for error messages. */
   setBy: Map<string, string>;
   /** Where a param (a dotted path: `dataset.limit`) came from, for error messages. */
@@ -83,7 +85,7 @@ function validateFile(source: YamlSource): PipelineFile {
 }
 
 function allowedKeys(path: readonly (string | number)[]): string {
-  return path.length === 0 ? 'name, params, stages' : 'uses, needs, params, matrix';
+  return path.length === 0 ? 'name, params, stages' : 'uses, needs, params, matrix, timeout';
 }
 
 function applySharedOverrides(shared: Record<string, unknown>, overrides: Override[]): Record<string, unknown> {
@@ -117,6 +119,7 @@ async function buildStage(
     needs,
     params,
     matrix,
+    timeoutS: entry.timeout,
     setBy,
     paramWhere: (param) => {
       // A --set of this path, of an object above it, or of a key inside it.

@@ -14,6 +14,8 @@ export const stageEntrySchema = z
       .optional(),
     params: z.record(z.string(), z.unknown()).optional(),
     matrix: z.record(z.string(), z.array(scalar).min(1, 'give a matrix param at least one value')).optional(),
+    /** Seconds the stage may run (paused time not counted) before it fails with "timed out after N s". */
+    timeout: z.number().positive('give the timeout in seconds, e.g. timeout: 3600').finite().optional(),
   })
   .strict();
 
