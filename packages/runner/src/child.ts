@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { rm, writeFile } from 'node:fs/promises';
-import { stageHostEntry, type ArtifactStore, type Manifest, type StageJob, type StageMessage } from '@lenna/core';
+import { stageHostEntry, type ArtifactStore, type Manifest, type RunFacts, type StageJob, type StageMessage } from '@lenna/core';
 import type { ExclusiveLock } from './exclusive.js';
 
 export interface ChildRunRequest {
@@ -16,6 +16,8 @@ export interface ChildRunRequest {
   inputIds: Record<string, string | string[]>;
   outputs: Record<string, { kind: Manifest['kind'] }>;
   environment?: Record<string, unknown>;
+  /** Facts about the run for provenance (ctx.run); not part of the cache key. */
+  run?: RunFacts;
   exclusive: ExclusiveLock;
   signal: AbortSignal;
   onMessage(message: StageMessage): void;
@@ -54,6 +56,7 @@ export async function runStageChild(req: ChildRunRequest): Promise<ChildRunResul
     stagingDir,
     scratchDir: await req.store.scratchDir(req.cacheKey),
     environment: req.environment,
+    run: req.run,
   };
   await writeFile(jobFile, JSON.stringify(job, null, 2));
   await writeFile(logPath, `# ${new Date().toISOString()} ${req.instance} (${req.stageName}) key ${req.cacheKey}\n`, { flag: 'a' });
