@@ -33,7 +33,7 @@ function cellStatements(genotype: Genotype, cell: CellKind, prefix: string): str
     `${state(0)} [label=<c<SUB>k−2</SUB>>, fillcolor="${INPUT_FILL}"];`,
     `${state(1)} [label=<c<SUB>k−1</SUB>>, fillcolor="${INPUT_FILL}"];`,
     // Invisible edges are not drawn (no SVG element): they only keep c_{k-2} above c_{k-1}.
-    `{ rank=same; ${state(1)} -> ${state(0)} [style=invis]; }`,
+    `{ rank=same; ${state(0)} -> ${state(1)} [style=invis]; }`,
   ];
   for (let i = 0; i < nodes; i++) lines.push(`${state(i + 2)} [label=${quoted(String(i))}];`);
   lines.push(`${out} [label=<c<SUB>k</SUB>>, fillcolor="${OUTPUT_FILL}"];`);
@@ -49,8 +49,10 @@ const GRAPH_DEFAULTS = [
   'rankdir=LR;',
   'bgcolor="white";',
   'fontname="Helvetica";',
-  'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=12, height=0.35, fillcolor="' + NODE_FILL + '"];',
-  'edge [fontname="Helvetica", fontsize=10, arrowsize=0.7];',
+  'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=14, height=0.35, fillcolor="' + NODE_FILL + '"];',
+  'edge [fontname="Helvetica", fontsize=12, arrowsize=0.7];',
+  'ranksep=0.35;',
+  'nodesep=0.25;',
 ];
 
 /** DOT source of one cell as its own graph. */
