@@ -48,7 +48,7 @@ td.run { min-width: 11rem; }
 tr.run.random td { background: #fafafa; }
 tr.cells td { padding: 0.3rem 0.4rem 0.8rem; border-top: none; }
 .diagrams { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 0.75rem; align-items: start; }
-.diagrams figure { margin: 0; min-width: 0; max-width: 640px; }
+.diagrams figure { margin: 0; min-width: 0; }
 /* A percentage width adds nothing to the table's minimum width: the diagrams shrink to the page, never widen it. */
 .diagrams svg { display: block; width: 100%; height: auto; }
 .diagrams figcaption { font-size: 0.75rem; color: #555; }
@@ -111,9 +111,20 @@ function breakable(text: string): string {
   return escapeHtml(text).replace(/([@,])/g, '$1<wbr>');
 }
 
+/**
+ * One scale for every cell: 0.8 px per Graphviz point (its 12 pt labels read at about 10 px), less
+ * only where a wide cell would overflow its half of the row.
+ */
+function naturalWidthPx(svg: string): number | undefined {
+  const pt = /<svg[^>]*\swidth="([\d.]+)pt"/.exec(svg)?.[1];
+  return pt === undefined ? undefined : Math.round(Number(pt) * 0.8);
+}
+
 function cellFigure(run: RunCells, cell: CellKind, index: number): string {
   const svg = prefixSvgIds(svgElement(run.svgs[cell], run.files[cell]), `cell${index}-${cell}`);
-  return `<figure class="cell ${cell}" data-edges="${run.edges[cell]}">\n${svg}\n<figcaption>${CELL_TITLES[cell]} · cells/${escapeHtml(run.files[cell])}</figcaption>\n</figure>`;
+  const width = naturalWidthPx(svg);
+  const style = width === undefined ? '' : ` style="max-width: ${width}px"`;
+  return `<figure class="cell ${cell}" data-edges="${run.edges[cell]}"${style}>\n${svg}\n<figcaption>${CELL_TITLES[cell]} · cells/${escapeHtml(run.files[cell])}</figcaption>\n</figure>`;
 }
 
 function cellsRow(row: ReportRow, cells: RunCells | undefined, index: number): string {
