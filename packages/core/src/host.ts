@@ -100,7 +100,7 @@ export async function runStageJob(jobFile: string): Promise<number> {
       exclusive: (fn) => (link ? link.exclusive(fn) : fn()),
       signal: interrupt.signal,
     };
-    const ctx = createStageContext({ stage, params, inputs, gathered, stagingDir: job.stagingDir, scratchDir: job.scratchDir, instance: job.instance, channel });
+    const ctx = createStageContext({ stage, params, inputs, gathered, stagingDir: job.stagingDir, scratchDir: job.scratchDir, instance: job.instance, channel, run: job.run });
     await stage.run(ctx);
     throttle.flush();
     await checkStageOutputs(stage, job.stagingDir);

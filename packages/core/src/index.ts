@@ -16,5 +16,5 @@ export * from './runs.js';
 export { digestMemoPath, rememberedDigest } from './digest-memo.js';
 export { formatInstanceId, instanceKeys, instanceStage } from './instance-id.js';
 export { markdownTable, type MarkdownColumn } from './markdown.js';
-export { CHROMIUM_HOW_TO, CHROMIUM_NAMES, CHROMIUM_PATH_VARIABLES, findChromium } from './browser.js';
+export { CHROMIUM_HOW_TO, CHROMIUM_NAMES, CHROMIUM_PATH_VARIABLES, findChromium, findOnPath } from './browser.js';
 export { systemRequirement, type RequirementOptions, type SystemRequirement } from './requirement.js';

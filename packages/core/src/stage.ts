@@ -49,6 +49,28 @@ export interface ProgressEvent {
   label?: string;
 }
 
+/**
+ * Facts about the pipeline run a stage instance is part of, for provenance (the report's header).
+ * NOT part of the cache key: a cached output keeps the facts of the run that made it, and a stage
+ * that writes them makes those outputs differ between two runs with one key. Only the report does,
+ * and only in its html output (see docs/architecture.md).
+ */
+export interface RunFacts {
+  /** LENNA's version (the repository's root package.json). */
+  lenna: string;
+  /** The Node.js version that runs the stages (`process.version`). */
+  node: string;
+  /** When this stage instance started, ISO 8601 UTC. */
+  date: string;
+  /** The git commit checked out where the pipeline file lies, and whether tracked files differ from it; null outside a git work tree. */
+  git: { commit: string; dirty: boolean } | null;
+  /**
+   * The pipeline file (relative to the git work tree, else its base name) and the sha256 of its bytes;
+   * its lock file and the sha256 of the lock's bytes when this stage started (null before the first run).
+   */
+  pipeline: { file: string; sha256: string; lockFile: string; lockSha256: string | null } | null;
+}
+
 export interface StageContext<P> {
   /** Fully resolved params (defaults applied) after validation by the stage's own schema. */
   params: P;
@@ -75,6 +97,8 @@ export interface StageContext<P> {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** Aborted on Ctrl-C / SIGTERM; long loops check it between steps. */
   signal: AbortSignal;
+  /** Facts about the run (commit, pipeline, date), when a runner gives them; never in the cache key. */
+  run?: RunFacts;
 }
 
 export interface StageDefinition<S extends z.ZodType = z.ZodType> {
@@ -158,6 +182,8 @@ export interface StageJob {
   stagingDir: string;
   scratchDir: string;
   environment?: Record<string, unknown>;
+  /** Facts about the run for provenance; not part of the cache key. */
+  run?: RunFacts;
 }
 
 /** Messages the stage process sends to the runner (over execa's IPC channel). */

@@ -1,6 +1,6 @@
 import { appendFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsErrorAsUserError, UserError, type ArtifactStore, type Manifest, type StageJob, type StageMessage } from '@lenna/core';
+import { fsErrorAsUserError, UserError, type ArtifactStore, type Manifest, type RunFacts, type StageJob, type StageMessage } from '@lenna/core';
 import type { ExclusiveLock } from './exclusive.js';
 import { localLauncher, type StageEnd, type StageLauncher, type StageProcess } from './launch.js';
 
@@ -17,6 +17,8 @@ export interface ChildRunRequest {
   inputIds: Record<string, string | string[]>;
   outputs: Record<string, { kind: Manifest['kind'] }>;
   environment?: Record<string, unknown>;
+  /** Facts about the run for provenance (ctx.run); not part of the cache key. */
+  run?: RunFacts;
   exclusive: ExclusiveLock;
   signal: AbortSignal;
   /** The pipeline's `timeout:` for this stage, in seconds (time paused for another stage's timing not counted). */
@@ -63,6 +65,7 @@ export async function runStageChild(req: ChildRunRequest): Promise<ChildRunResul
     stagingDir,
     scratchDir: await req.store.scratchDir(req.cacheKey),
     environment: req.environment,
+    run: req.run,
   };
   try {
     await writeFile(jobFile, JSON.stringify(job, null, 2));

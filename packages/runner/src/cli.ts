@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { errorMessage, fsErrorAsUserError, InterruptedError, isUserError } from '@lenna/core';
+import { lennaVersion } from './run-facts.js';
+
+export { lennaVersion };
 
 const usage = `lenna — hardware-aware DARTS pipelines with content-hash caching
 
@@ -59,11 +61,6 @@ function help(text: string): number {
   return 0;
 }
 
-/** LENNA's version: the repository's root package.json (src/ and dist/ sit at the same depth). */
-export function lennaVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** The `lenna` command line; returns the process exit status. */
 export async function main(argv: string[]): Promise<number> {

@@ -6,6 +6,7 @@ import type { Pipeline } from './pipeline/load.js';
 import type { Instance } from './pipeline/instances.js';
 import { forcedStages, selectInstances } from './selection.js';
 import { runStageChild } from './child.js';
+import { collectRunFacts, stageRunFacts, type RunFactsBase } from './run-facts.js';
 import { ExclusiveLock } from './exclusive.js';
 import type { Reporter } from './progress.js';
 
@@ -38,6 +39,8 @@ interface Session {
   selected: Instance[];
   statuses: Map<Instance, InstanceStatus>;
   ctx: EvaluateContext;
+  /** Read on the first stage that runs: a run where everything is cached never calls git. */
+  runFacts(): Promise<RunFactsBase>;
 }
 
 async function openSession(pipeline: Pipeline, options: PlanOptions): Promise<Session> {
@@ -54,7 +57,9 @@ async function openSession(pipeline: Pipeline, options: PlanOptions): Promise<Se
     },
     forced: (inst) => forced.get(inst.stage.id),
   };
-  return { pipeline, selected, statuses, ctx };
+  let facts: Promise<RunFactsBase> | undefined;
+  const runFacts = () => (facts ??= collectRunFacts(pipeline));
+  return { pipeline, selected, statuses, ctx, runFacts };
 }
 
 /** What `status`, `--dry-run` and `--cached-only` show: each instance cached or to run, and why. Runs nothing. */
@@ -195,6 +200,7 @@ async function runAndRecord(status: InstanceStatus, session: Session, options: R
     inputIds: status.inputs ?? {},
     outputs: Object.fromEntries(Object.entries(def.outputs).map(([n, o]) => [n, { kind: o.kind }])),
     environment: status.keyParts?.environment,
+    run: await stageRunFacts(await session.runFacts()),
     exclusive,
     signal: options.signal,
     timeoutS: inst.stage.timeoutS,

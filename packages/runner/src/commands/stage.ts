@@ -4,6 +4,7 @@ import { ArtifactStore, gcLockPath, hashDirectory, isArtifactId, resolveStoreRoo
 import { keyValues, lockTimeoutOption, parseCommandArgs, requirePositional } from '../args.js';
 import { stageCacheKey } from '../cache-key.js';
 import { runStageChild } from '../child.js';
+import { collectRunFacts, stageRunFacts } from '../run-facts.js';
 import { ExclusiveLock } from '../exclusive.js';
 import { parseScalar } from '../pipeline/overrides.js';
 import { checkParamPath, setParamPath } from '../pipeline/param-path.js';
@@ -57,6 +58,7 @@ export async function stageCommand(argv: string[]): Promise<number> {
     inputIds: ids,
     outputs: Object.fromEntries(Object.entries(def.outputs).map(([n, o]) => [n, { kind: o.kind }])),
     environment,
+    run: await stageRunFacts(await collectRunFacts(undefined)),
     exclusive: new ExclusiveLock({ machine: { timeoutMs: lockTimeoutS * 1000, signal: controller.signal, onWait: (m) => process.stderr.write(`lenna: ${m}\n`) } }),
     signal: controller.signal,
     onMessage: (m) => (m.type === 'progress' ? reporter.progress(def.name, m.event) : m.type === 'log' ? reporter.log(def.name, m.message) : undefined),
