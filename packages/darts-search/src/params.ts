@@ -23,6 +23,8 @@ export const dartsSearchParams = z
     beta: z.number().positive().default(0.6),
     /** Batch size the latency model is asked about; default: the one its training data was measured at. */
     latencyBatch: positiveInt.optional(),
+    /** Ask the latency model about cell shapes it was not trained on (else that is an error naming the shape). */
+    allowExtrapolation: z.boolean().default(false),
     epochs: positiveInt.default(4),
     warmupEpochs: z.number().int().min(0).default(0),
     order: z.enum(['first', 'second']).default('first'),

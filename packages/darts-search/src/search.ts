@@ -105,7 +105,9 @@ function latencyArchTerm(latency: LatencyTerm | undefined, objective: LatencyObj
 function setUp(setup: SearchSetup): Loop {
   const { params, data } = setup;
   const net = createNetwork(params, data);
-  const latency = setup.latency ? createLatencyTerm(setup.latency.model, net.shapes, params.ops, params.nodes, setup.latency.batch) : undefined;
+  const latency = setup.latency
+    ? createLatencyTerm(setup.latency.model, net.shapes, params.ops, params.nodes, setup.latency.batch, { allowExtrapolation: params.allowExtrapolation })
+    : undefined;
   const reference = expectedMs({ latency, net });
   if (params.latencyLoss === 'multiplicative' && params.lambda > 0 && reference !== null && reference <= 1e-3) {
     throw new UserError(`latencyLoss multiplicative needs E[lat] above 1 µs (log of µs stays positive), but the initial α gives ${reference} ms; use latencyLoss additive.`);

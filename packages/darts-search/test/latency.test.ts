@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { cellShapes, edgeCount, type Genotype } from '@lenna/nn';
-import { tableToRows } from '@lenna/core';
+import { tableToRows, UserError } from '@lenna/core';
 import { architectureLoss } from '../src/arch-loss.js';
 import { genotypeProbs } from '../src/genotype-probs.js';
 import { historyTable, meanAlphaEntropy } from '../src/history.js';
@@ -75,6 +75,18 @@ describe('E[lat]', () => {
     model.dispose();
     expect(() => modelColumnOrder(['none', 'skip_connect'], edges, TINY_OPS, nodes)).toThrow(/\[none, skip_connect\].*\[none, skip_connect, avg_pool_3x3, sep_conv_3x3\]/);
     expect(() => modelColumnOrder(TINY_OPS, 14, TINY_OPS, nodes)).toThrow(/14 edges/);
+  });
+
+  it('asks about search cells at the batch, and names a shape the model was not trained on unless extrapolation is allowed', () => {
+    const { model } = handModel(TINY_OPS, edges);
+    expect(createLatencyTerm(model, shapes, TINY_OPS, nodes, 8).queries.every((q) => q.kind === 'search' && q.batch === 8)).toBe(true);
+    const wider = cellShapes({ C: 4, layers: 3, nodes, inputSize: 8 });
+    expect(() => createLatencyTerm(model, wider, TINY_OPS, nodes, 8)).toThrow(UserError);
+    expect(() => createLatencyTerm(model, wider, TINY_OPS, nodes, 8)).toThrow(/^darts-search would ask the latency model about the cell shape normal\|false\|12\|12\|4\|8\|8\|search \(block_type\|/);
+    expect(() => createLatencyTerm(model, shapes, TINY_OPS, nodes, 16)).toThrow(/\|16\|search/);
+    const term = createLatencyTerm(model, wider, TINY_OPS, nodes, 8, { allowExtrapolation: true });
+    expect(Number.isFinite(term.expectedForProbs(softmaxRows(randomAlphas(1)), softmaxRows(randomAlphas(2))))).toBe(true);
+    model.dispose();
   });
 
 });

@@ -14,9 +14,9 @@ export interface SiteRunnable {
 const INFERENCE = { training: false };
 
 /**
- * The op of a lookup-table site, built with nn's own constructors, as the measured cells build it:
- * search-style (non-affine BatchNorm, BatchNorm after pools), the preprocessing layers nn's
- * createPreprocess uses.
+ * The op of a lookup-table site, built with nn's own constructors, as the measured cells of its kind
+ * build it: search cells non-affine BatchNorm with BatchNorm after pools, eval cells affine BatchNorm and
+ * bare pools; the preprocessing layers nn's createPreprocess uses.
  */
 export function createSiteRunnable(site: OpSite, seed: number): SiteRunnable {
   const store = createParamStore();
@@ -39,12 +39,13 @@ export function createSiteRunnable(site: OpSite, seed: number): SiteRunnable {
 }
 
 function siteLayer(params: ParamBuilder, site: OpSite): Layer {
+  const affine = site.kind === 'eval';
   switch (site.op) {
     case PREPROCESS_RELU_CONV_BN:
-      return reluConvBn(params, site.cIn, site.c, false);
+      return reluConvBn(params, site.cIn, site.c, affine);
     case PREPROCESS_FACTORIZED_REDUCE:
-      return factorizedReduce(params, site.cIn, site.c, false);
+      return factorizedReduce(params, site.cIn, site.c, affine);
     default:
-      return createOp(params, site.op as OpName, { c: site.c, stride: site.stride, affine: false, poolBatchNorm: true });
+      return createOp(params, site.op as OpName, { c: site.c, stride: site.stride, affine, poolBatchNorm: !affine });
   }
 }

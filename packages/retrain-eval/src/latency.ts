@@ -2,21 +2,35 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@lenna/core';
 import { timeForward, type TimingOptions } from '@lenna/compute';
 import { sampledCells, type EvalNetwork, type Genotype, type OpName } from '@lenna/nn';
-import { shapeKey, type CellShape, type LatencyModel } from '@lenna/latency-model';
+import { requireTrainedShapes, shapeKey, type BatchedCellShape, type CellShape, type LatencyModel } from '@lenna/latency-model';
 import { genotypeChoice, oneHotProbs, type CellType } from './one-hot.js';
 
 export const cellType = (shape: CellShape): CellType => (shape.reduction ? 'reduce' : 'normal');
 
-/** The latency model's estimate of each cell of the network: its shape and the one-hot genotype of its type. */
+/** What retrain-eval asks the latency model about: the network's cells as eval cells, at the measurement batch. */
+export function modelQueries(shapes: CellShape[], batch: number): BatchedCellShape[] {
+  return shapes.map((shape) => ({ ...shape, batch, kind: 'eval' }));
+}
+
+/** Fails, naming the shape, when the model was not trained on a cell of this network (unless extrapolation is allowed). */
+export function checkModelKnowsCells(model: LatencyModel, shapes: CellShape[], batch: number, allowExtrapolation: boolean): void {
+  requireTrainedShapes(model, modelQueries(shapes, batch), {
+    allowExtrapolation,
+    asker: 'retrain-eval',
+    fix: "measure it with dataset-gen (set its eval network to this retraining's C, layers, input size and measure.batch)",
+  });
+}
+
+/** The latency model's estimate of each cell of the network: its shape (an eval cell) and the one-hot genotype of its type. */
 export function predictCells(model: LatencyModel, g: Genotype, shapes: CellShape[], batch: number): number[] {
   const probs = { normal: oneHotProbs(g, 'normal', model.ops), reduce: oneHotProbs(g, 'reduce', model.ops) };
-  return shapes.map((shape) => model.predictMs({ ...shape, batch }, probs[cellType(shape)]));
+  return modelQueries(shapes, batch).map((query) => model.predictMs(query, probs[cellType(query)]));
 }
 
 /**
- * Measured latency of every cell of the network at its shape, built as dataset-gen builds the
- * cells the latency model learnt from (nn's sampledCells, inference mode) with the genotype's ops
- * on kept edges and `none` elsewhere. Cells of equal shape and type are timed once.
+ * Measured latency of every cell of the network at its shape, built as the evaluation network builds
+ * it (nn's sampledCells with kind eval, inference mode: the cells dataset-gen times for eval shapes)
+ * with the genotype's ops on kept edges and `none` elsewhere. Cells of equal shape and type are timed once.
  */
 export async function measureCells(g: Genotype, shapes: CellShape[], ops: readonly string[], batch: number, timing: TimingOptions, seed: number): Promise<number[]> {
   const byShape = new Map<string, number>();
@@ -30,7 +44,7 @@ export async function measureCells(g: Genotype, shapes: CellShape[], ops: readon
 }
 
 async function timeCell(shape: CellShape, choice: number[], ops: readonly string[], timing: TimingOptions, seed: number): Promise<number> {
-  const cells = sampledCells(shape, ops as OpName[], seed, { training: false });
+  const cells = sampledCells(shape, ops as OpName[], seed, { training: false, kind: 'eval' });
   const cell = cells.build(choice);
   try {
     return (await timeForward(cell.run, timing)).quantileMs;

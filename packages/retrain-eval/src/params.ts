@@ -8,8 +8,10 @@ const MeasureSchema = z
   .object({
     warmup: z.number().int().min(0).default(3),
     runs: positiveInt.default(20),
-    /** The statistic kept: this quantile of the timed runs (0.5 = median). */
-    quantile: z.number().min(0).max(1).default(0.5),
+    /** The statistic kept: this quantile of the timed runs (0 = the minimum, the statistic dataset-gen's labels rest on). */
+    quantile: z.number().min(0).max(1).default(0),
+    /** `auto`: CPU time where one thread computes (wasm, cpu), wall time elsewhere: as dataset-gen times its cells. */
+    clock: z.enum(['auto', 'wall', 'cpu']).default('auto'),
     /** Batch of every timed forward; absent: the batch the latency model was trained on (16 without a model). */
     batch: positiveInt.optional(),
   })
@@ -43,6 +45,8 @@ export const RetrainEvalParamsSchema = z
     dataset: datasetSpecSchema.default({ name: 'mnist', limit: 1000, seed: 0 }),
     seed: z.number().int().min(0).default(0),
     measure: MeasureSchema.default(MeasureSchema.parse({})),
+    /** Ask the latency model about cell shapes it was not trained on (else that is an error naming the shape). */
+    allowExtrapolation: z.boolean().default(false),
   })
   .strict();
 

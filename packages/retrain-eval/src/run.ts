@@ -1,10 +1,10 @@
 import { canonicalJson, sha256Hex, UserError, type StageContext } from '@lenna/core';
-import { initBackend } from '@lenna/compute';
+import { clockFor, initBackend } from '@lenna/compute';
 import { countMacs, countParams, createEvalNetwork, DARTS_OPS, genotypeOpCounts, genotypeToText, saveState, type EvalNetwork, type Genotype } from '@lenna/nn';
 import { shapeColumnValues, type ShapeColumnValues } from '@lenna/latency-model';
 import { loadDataset, type AugmentOptions, type ImageSet } from '@lenna/data';
 import { genotypeKind, readGenotypeInput } from './genotype-input.js';
-import { measureCells, measureNetwork, predictCells, summariseLatency } from './latency.js';
+import { checkModelKnowsCells, measureCells, measureNetwork, predictCells, summariseLatency } from './latency.js';
 import { loadModelFor, resolveMeasureBatch, type LoadedModel } from './model-input.js';
 import { genotypeChoice } from './one-hot.js';
 import type { RetrainEvalParams } from './params.js';
@@ -26,6 +26,11 @@ export function augmentationFor(p: Pick<RetrainEvalParams, 'dataset' | 'cutout'>
   return cutout > 0 ? { crop: 4, flip: true, cutout } : { crop: 4, flip: true };
 }
 
+
+/** The clock the latencies are timed on: measure.clock, `auto` resolved for this backend (compute's clockFor). */
+async function measureClock(measure: RetrainEvalParams['measure']): Promise<'wall' | 'cpu'> {
+  return measure.clock === 'auto' ? clockFor(await initBackend({ quiet: true })) : measure.clock;
+}
 
 function inputSizeOf(set: ImageSet, name: string): number {
   if (set.height !== set.width) throw new UserError(`The ${name} images are ${set.height}×${set.width}; the evaluation network needs square images (set dataset.synthetic.hw, or use another data set).`);
@@ -66,6 +71,8 @@ async function retrain(ctx: StageContext<RetrainEvalParams>, genotype: Genotype,
     seed: p.seed,
   });
   try {
+    // Before training: a model that never saw these cells would give numbers nobody should trust.
+    if (loaded) checkModelKnowsCells(loaded.model, net.shapes, batch, p.allowExtrapolation);
     const result = await trainAndMeasure(ctx, net, genotype, data, loaded, ops, batch, augment);
     await writeOutputs(ctx, net, genotype, result);
   } finally {
@@ -103,7 +110,7 @@ async function trainAndMeasure(
 
   const shapes = net.shapes;
   const predicted = loaded ? predictCells(loaded.model, genotype, shapes, batch) : null;
-  const timing = { warmup: p.measure.warmup, runs: p.measure.runs, quantile: p.measure.quantile };
+  const timing = { warmup: p.measure.warmup, runs: p.measure.runs, quantile: p.measure.quantile, clock: await measureClock(p.measure) };
   // Only the timing holds the machine alone; training above runs beside other stages.
   const measured = await ctx.exclusive(async () => ({
     networkMs: await measureNetwork(net, batch, timing, p.seed),
@@ -124,7 +131,7 @@ async function trainAndMeasure(
   };
   const cells = shapes.map((s, i): CellReport => ({
     index: s.index,
-    ...shapeColumnValues({ ...s, batch }),
+    ...shapeColumnValues({ ...s, batch, kind: 'eval' }),
     measured_ms: measured.cellsMs[i],
     predicted_ms: predicted ? predicted[i] : null,
   }));
@@ -141,7 +148,7 @@ async function writeOutputs(ctx: StageContext<RetrainEvalParams>, net: EvalNetwo
   await ctx.writeJson('metrics', METRICS_JSON, {
     ...metrics,
     latency_error_compares: 'predicted_latency_ms (sum of the latency model over every cell) vs measured_cells_latency_ms (sum of every cell timed alone)',
-    measure: { ...p.measure, batch: metrics.measure_batch },
+    measure: { ...p.measure, clock: await measureClock(p.measure), batch: metrics.measure_batch },
     cells,
   });
   await ctx.writeTable('metrics', METRICS_ARROW, metricsTable(metrics));

@@ -6,7 +6,7 @@ import { runRetrainEval } from './run.js';
 
 export const stage = defineStage({
   name: 'retrain-eval',
-  version: 2,
+  version: 3,
   description: 'Train the evaluation network of a genotype from scratch, then measure its latency and compare the latency model with it.',
   params: RetrainEvalParamsSchema,
   inputs: {
