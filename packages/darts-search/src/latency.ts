@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '@lenna/core';
-import { edgeCount, requireTrainedShapes, type BatchedCellShape, type CellShape, type LatencyModel } from '@lenna/latency-model';
+import { edgeCount, requireTrainedShapes, type BatchedCellShape, type CellKind, type CellShape, type LatencyModel } from '@lenna/latency-model';
 
 /** The latency model's questions about one network: one query per cell, at the model's batch size. */
 export interface LatencyTerm {
@@ -40,16 +40,19 @@ export function createLatencyTerm(
   searchOps: readonly string[],
   nodes: number,
   batch: number,
-  options: { allowExtrapolation: boolean } = { allowExtrapolation: false },
+  options: { allowExtrapolation: boolean; kind: CellKind } = { allowExtrapolation: false, kind: 'search' },
 ): LatencyTerm {
   const order = modelColumnOrder(model.ops, model.edges, searchOps, nodes);
   const identity = order.every((j, i) => j === i);
   const toModel = (probs: tf.Tensor2D): tf.Tensor2D => (identity ? probs : tf.gather(probs, order, 1));
-  const queries: BatchedCellShape[] = shapes.map((s) => ({ ...s, batch, kind: 'search' }));
+  const queries: BatchedCellShape[] = shapes.map((s) => ({ ...s, batch, kind: options.kind }));
   requireTrainedShapes(model, queries, {
     allowExtrapolation: options.allowExtrapolation,
     asker: 'darts-search',
-    fix: "measure it with dataset-gen (set its search network to this search's C, layers, input size and batch)",
+    fix:
+      options.kind === 'eval'
+        ? "measure it with dataset-gen (set its eval network to this search's latencyNetwork C and layers, input size and batch)"
+        : "measure it with dataset-gen (set its search network to this search's C, layers, input size and batch)",
   });
   const reduction = shapes.map((s) => s.reduction);
   return {

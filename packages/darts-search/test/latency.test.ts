@@ -132,9 +132,10 @@ describe('architecture loss', () => {
 
 describe('history table', () => {
   it('keeps a missing E[lat] (no latency model) as null and types the integer columns', () => {
-    const row = { epoch: 0, train_loss: 1, train_acc: 0.5, val_loss: 1.1, val_acc: 0.4, expected_latency_ms: null, alpha_entropy: 2, genotype: 'N: x ; R: y', n_skip: 1, seconds: 3, lr: 0.025 };
-    const table = historyTable([row, { ...row, epoch: 1, expected_latency_ms: 2.5 }]);
+    const row = { epoch: 0, train_loss: 1, train_acc: 0.5, val_loss: 1.1, val_acc: 0.4, expected_latency_ms: null, genotype_latency_ms: null, alpha_entropy: 2, genotype: 'N: x ; R: y', n_skip: 1, seconds: 3, lr: 0.025 };
+    const table = historyTable([row, { ...row, epoch: 1, expected_latency_ms: 2.5, genotype_latency_ms: 1.25 }]);
     expect(String(table.schema.fields.find((f) => f.name === 'epoch')?.type)).toBe('Int32');
     expect(tableToRows(table).map((r) => r.expected_latency_ms)).toEqual([null, 2.5]);
+    expect(tableToRows(table).map((r) => r.genotype_latency_ms)).toEqual([null, 1.25]);
   });
 });

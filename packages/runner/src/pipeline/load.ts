@@ -20,7 +20,8 @@ export interface NeedRef {
 export interface PipelineStage {
   id: string;
   ref: StageRef;
-  needs: Record<string, NeedRef>;
+  /** Per input, what feeds it: one need, or (a gathering input) several, gathered in the file's order. */
+  needs: Record<string, NeedRef[]>;
   /** Params written in the file, shared params substituted, overrides applied (not yet validated). */
   params: Record<string, unknown>;
   matrix: Record<string, unknown[]>;
@@ -107,10 +108,12 @@ async function buildStage(
   const ref = await resolveStageRef(entry.uses, baseDir, source.where(['stages', id, 'uses']));
   const params = substituteParams(entry.params ?? {}, shared, source.where(['stages', id, 'params'])) as Record<string, unknown>;
   const matrix = { ...(entry.matrix ?? {}) } as Record<string, unknown[]>;
-  const needs: Record<string, NeedRef> = {};
-  for (const [input, text] of Object.entries(entry.needs ?? {})) {
-    const [, stage, output, star] = needPattern.exec(text) as RegExpExecArray;
-    needs[input] = { stage, output, gather: Boolean(star) };
+  const needs: Record<string, NeedRef[]> = {};
+  for (const [input, texts] of Object.entries(entry.needs ?? {})) {
+    needs[input] = (Array.isArray(texts) ? texts : [texts]).map((text) => {
+      const [, stage, output, star] = needPattern.exec(text) as RegExpExecArray;
+      return { stage, output, gather: Boolean(star) };
+    });
   }
   const setBy = new Map<string, string>();
   const stage: PipelineStage = {
@@ -175,33 +178,48 @@ function checkNeeds(stages: PipelineStage[], source: YamlSource): void {
   const byId = new Map(stages.map((s) => [s.id, s]));
   for (const stage of stages) {
     const def = stage.ref.definition;
-    for (const [input, need] of Object.entries(stage.needs)) {
+    for (const [input, refs] of Object.entries(stage.needs)) {
       const where = source.where(['stages', stage.id, 'needs', input]);
       const spec = def.inputs[input];
       if (!spec) {
         throw new UserError(`${where}: ${def.name} has no input "${input}"; its inputs: ${Object.keys(def.inputs).join(', ') || 'none'}.`);
       }
-      const upstream = byId.get(need.stage);
-      if (!upstream) {
-        throw new UserError(`${where}: needs stage "${need.stage}", which the pipeline does not define; stages: ${[...byId.keys()].join(', ')}.`);
-      }
-      const out = upstream.ref.definition.outputs[need.output];
-      if (!out) {
-        const outs = Object.keys(upstream.ref.definition.outputs).join(', ');
-        throw new UserError(`${where}: stage ${need.stage} has no output "${need.output}"; its outputs: ${outs}.`);
-      }
-      if (spec.kind !== 'files' && out.kind !== spec.kind) {
-        throw new UserError(`${where}: input ${input} takes a ${spec.kind} output but ${need.stage}.${need.output} is ${out.kind}; connect a ${spec.kind} output.`);
-      }
-      if (Boolean(spec.many) !== need.gather) {
-        const hint = spec.many ? `${need.stage}.${need.output}[*]` : `${need.stage}.${need.output}`;
-        throw new UserError(`${where}: input ${input} of ${def.name} ${spec.many ? 'gathers every instance' : 'takes one artifact'}; write ${hint}.`);
-      }
+      checkNeedList(refs, Boolean(spec.many), where, `${input} of ${def.name}`);
+      for (const need of refs) checkNeed(need, spec, byId, where, input, def.name);
     }
     for (const [input, spec] of Object.entries(def.inputs)) {
       if (!spec.optional && !(input in stage.needs)) {
         throw new UserError(`${source.where(['stages', stage.id])}: ${def.name} requires input "${input}" (${spec.description}); add needs: { ${input}: <stage>.<output> }.`);
       }
     }
+  }
+}
+
+/** Several needs feed one input only when it gathers, and each of them once. */
+function checkNeedList(refs: NeedRef[], many: boolean, where: string, what: string): void {
+  const texts = refs.map((n) => `${n.stage}.${n.output}${n.gather ? '[*]' : ''}`);
+  if (refs.length > 1 && !many) {
+    throw new UserError(`${where}: input ${what} takes one artifact, but the need lists ${texts.join(', ')}; keep one.`);
+  }
+  const twice = texts.find((t, i) => texts.indexOf(t) !== i);
+  if (twice) throw new UserError(`${where}: the need lists ${twice} twice; list each gathered output once.`);
+}
+
+function checkNeed(need: NeedRef, spec: StageDefinition['inputs'][string], byId: Map<string, PipelineStage>, where: string, input: string, name: string): void {
+  const upstream = byId.get(need.stage);
+  if (!upstream) {
+    throw new UserError(`${where}: needs stage "${need.stage}", which the pipeline does not define; stages: ${[...byId.keys()].join(', ')}.`);
+  }
+  const out = upstream.ref.definition.outputs[need.output];
+  if (!out) {
+    const outs = Object.keys(upstream.ref.definition.outputs).join(', ');
+    throw new UserError(`${where}: stage ${need.stage} has no output "${need.output}"; its outputs: ${outs}.`);
+  }
+  if (spec.kind !== 'files' && out.kind !== spec.kind) {
+    throw new UserError(`${where}: input ${input} takes a ${spec.kind} output but ${need.stage}.${need.output} is ${out.kind}; connect a ${spec.kind} output.`);
+  }
+  if (Boolean(spec.many) !== need.gather) {
+    const hint = spec.many ? `${need.stage}.${need.output}[*]` : `${need.stage}.${need.output}`;
+    throw new UserError(`${where}: input ${input} of ${name} ${spec.many ? 'gathers every instance' : 'takes one artifact'}; write ${hint}.`);
   }
 }

@@ -5,13 +5,13 @@ const idPattern = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 export const needPattern = /^([A-Za-z0-9][A-Za-z0-9_-]*)\.([A-Za-z0-9_-]+)(\[\*\])?$/;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const needText = z.string().regex(needPattern, 'write a need as <stage>.<output> or <stage>.<output>[*]');
 
 export const stageEntrySchema = z
   .object({
     uses: z.string().min(1, 'name the stage package (e.g. darts-search) or a ./relative/path.js'),
-    needs: z
-      .record(z.string(), z.string().regex(needPattern, 'write a need as <stage>.<output> or <stage>.<output>[*]'))
-      .optional(),
+    /** One need per input; a gathering input may list several `<stage>.<output>[*]`, gathered in that order. */
+    needs: z.record(z.string(), z.union([needText, z.array(needText).min(1, 'list at least one <stage>.<output>[*]')])).optional(),
     params: z.record(z.string(), z.unknown()).optional(),
     matrix: z.record(z.string(), z.array(scalar).min(1, 'give a matrix param at least one value')).optional(),
     /** Seconds the stage may run (paused time not counted) before it fails with "timed out after N s". */
