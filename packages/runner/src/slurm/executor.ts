@@ -286,9 +286,11 @@ export class SlurmExecutor implements Executor {
       const names = failed.length ? failed.map((u) => u.id).join(', ') : t.status.instance.upstream.map((u) => u.id).join(', ');
       return this.end(t, { state: 'not-run', reason: `upstream ${names} failed (SLURM cancelled job ${t.job})` });
     }
-    const logPath = result?.logPath ?? outFile(dir, t.files as string);
     const error = result?.error ? `${result.error} (job ${t.job} ${seen.state})` : `job ${t.job} ended ${seen.state}${seen.reason ? ` (${seen.reason})` : ''}`;
-    t.status.job = { ...t.status.job, id: t.job as string, log: logPath, tail: await tailOf(logPath) };
+    // A job cancelled before it started has no log.
+    const tail = await tailOf(result?.logPath ?? outFile(dir, t.files as string));
+    const logPath = result?.logPath ?? (tail.length > 0 ? outFile(dir, t.files as string) : undefined);
+    t.status.job = { ...t.status.job, id: t.job as string, log: logPath, tail: logPath ? tail : undefined };
     this.end(t, { state: 'failed', error, userError: result?.userError, logPath });
   }
 

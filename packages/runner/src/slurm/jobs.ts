@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { InstanceStatus, JobInfo } from '../evaluate.js';
 import { commandLineClient, isTerminal, type SchedulerState, type SlurmClient } from './client.js';
 import { latestJobs, outFile, readJobResult, resultFile, submissionsOf } from './submission.js';
@@ -26,9 +27,11 @@ export async function knownJobs(storeRoot: string, lockFile: string, client: Slu
     const state = seen?.state ?? (result ? (result.state === 'failed' ? 'FAILED' : 'COMPLETED') : 'UNKNOWN');
     const info: JobInfo = { id: entry.job, state, reason: seen?.reason };
     const dependencyCancelled = state === 'CANCELLED' && seen?.reason === 'DependencyNeverSatisfied';
-    if (isTerminal(state) && state !== 'COMPLETED' && !dependencyCancelled) {
-      info.log = result?.logPath ?? outFile(dir, entry.files);
-      info.tail = await tailOf(info.log);
+    const log = result?.logPath ?? outFile(dir, entry.files);
+    // A job cancelled before it started has no log.
+    if (isTerminal(state) && state !== 'COMPLETED' && !dependencyCancelled && (await exists(log))) {
+      info.log = log;
+      info.tail = await tailOf(log);
     }
     jobs.push({ instance, info });
   }
@@ -55,4 +58,11 @@ export async function attachJobs(statuses: InstanceStatus[], storeRoot: string, 
 
 export function isActive(state: string | undefined): boolean {
   return state !== undefined && state !== 'UNKNOWN' && !isTerminal(state);
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
