@@ -200,6 +200,27 @@ describe('the SLURM executor (a fake cluster)', () => {
     expect(joined).toEqual([7, 14, 21]);
   });
 
+  it("a measures stage's key holds the environment of the node that measured; a submitting host unlike the nodes resubmits it, and its job finds it cached", async () => {
+    const ws = await makeWorkspace();
+    // The "nodes" time on another backend than this (submitting) process reports.
+    const node = { LENNA_FIXTURE_BACKEND: 'node-backend', LENNA_TIMING_LOCK: join(ws.dir, 'timing.lock') };
+    const first = new FakeSlurm({ run: true, env: node });
+    const run = await submit(ws, 'measure.yaml', first, { detach: false, sets: ['timing.sleepMs=0'] });
+    expect(run.states).toEqual({ source: 'ran', timing: 'ran' });
+    const manifest = JSON.parse(await readFile(join(ws.store, 'objects', run.outputs.timing.timing, 'manifest.json'), 'utf8'));
+    expect(manifest.environment).toEqual({ cpu: 'fixture-cpu', backend: 'node-backend' });
+    const lock = JSON.parse(await ws.read('measure.lock.json'));
+    expect(lock.stages.timing.key).toBe(manifest.cacheKey);
+
+    const second = new FakeSlurm({ run: true, env: node });
+    const again = await submit(ws, 'measure.yaml', second, { detach: false, sets: ['timing.sleepMs=0'] });
+    expect(again.states).toEqual({ source: 'cached', timing: 'cached' });
+    expect(second.calls).toHaveLength(1);
+    const result = JSON.parse(await readFile(join(again.dir as string, 'results', '0.json'), 'utf8'));
+    expect(result).toMatchObject({ state: 'cached', key: manifest.cacheKey });
+    expect(result.note).toMatch(/^the cache key on this node \([0-9a-f]{12}\) differs from the submitting host's \([0-9a-f]{12}\): this node's environment differs/);
+  });
+
   it('a failing job fails its instance with its log; SLURM cancels the jobs that need it; status shows both', async () => {
     const ws = await makeWorkspace();
     const fake = new FakeSlurm({ run: true, env: { LENNA_TIMING_LOCK: join(ws.dir, 'timing.lock') } });
