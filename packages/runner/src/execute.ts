@@ -84,6 +84,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
     lockPolicy: options.lockPolicy,
     runLog: options.runLog,
     outputsOf: ctx.outputsOf,
+    forced: (inst) => ctx.forced(inst) !== undefined,
   };
   await registerLockFile(options.store.root, pipeline.lockFile);
   const pending = [...session.selected];

@@ -43,6 +43,8 @@ export interface ExecutionContext {
   runLog?: RunLog;
   /** Outputs of an instance found cached or ended in this run; undefined while unknown. */
   outputsOf(instance: Instance): Record<string, string> | undefined;
+  /** The instance must run even where the store has its key (`--force`, `--from`). */
+  forced(instance: Instance): boolean;
 }
 
 /** How a started instance ended. */

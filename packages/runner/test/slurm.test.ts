@@ -90,7 +90,7 @@ interface Submitted {
 }
 
 /** `lenna run <file> --executor slurm` in this process, with a fake cluster. */
-async function submit(ws: Workspace, file: string, client: SlurmClient, options: { detach: boolean; sets?: string[]; partition?: string; account?: string }): Promise<Submitted> {
+async function submit(ws: Workspace, file: string, client: SlurmClient, options: { detach: boolean; sets?: string[]; force?: string[]; partition?: string; account?: string }): Promise<Submitted> {
   const pipeline = await loadPipeline(join(ws.dir, file), { cwd: ws.dir, overrides: (options.sets ?? []).map(parseOverride) });
   const executor = new SlurmExecutor({ detach: options.detach, command: `lenna run ${file}`, lockTimeoutS: 60, client, pollMs: 100, cwd: ws.dir, partition: options.partition, account: options.account });
   const result = await runPipeline(pipeline, {
@@ -98,6 +98,7 @@ async function submit(ws: Workspace, file: string, client: SlurmClient, options:
     reporter: new PlainReporter(() => undefined),
     signal: new AbortController().signal,
     executor,
+    force: options.force,
     keepLockEntries: (options.sets ?? []).length > 0,
   });
   const map = <T>(f: (s: (typeof result.statuses)[number]) => T): Record<string, T> => Object.fromEntries(result.statuses.map((s) => [s.instance.id, f(s)]));
@@ -191,6 +192,11 @@ describe('the SLURM executor (a fake cluster)', () => {
     const cached = await submit(ws, 'basic.yaml', again, { detach: false });
     expect(cached.states).toEqual({ source: 'cached', left: 'cached', right: 'cached', join: 'cached' });
     expect(again.calls).toHaveLength(0);
+    // --force runs left although its key is in the store; join, submitted behind it, finds the same inputs cached.
+    const forcing = new FakeSlurm({ run: true, env: { LENNA_TIMING_LOCK: join(ws.dir, 'timing.lock') } });
+    const forced = await submit(ws, 'basic.yaml', forcing, { detach: false, force: ['left'] });
+    expect(forced.states).toEqual({ source: 'cached', left: 'ran', right: 'cached', join: 'cached' });
+    expect(forcing.calls).toHaveLength(2);
 
     const changed = new FakeSlurm({ run: true, env: { LENNA_TIMING_LOCK: join(ws.dir, 'timing.lock') } });
     const partly = await submit(ws, 'basic.yaml', changed, { detach: false, sets: ['right.factor=5'] });

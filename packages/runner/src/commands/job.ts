@@ -124,7 +124,7 @@ async function runJob(ctx: JobContext): Promise<JobResult> {
   // Two jobs with one key (same stage, params and inputs) would share a scratch folder: the second waits, then finds it cached.
   const keyWait = { ...ctx.lockPolicy, timeoutMs: Number.POSITIVE_INFINITY, what: `cache key ${key.slice(0, 12)} (another job runs the same stage on the same inputs)` };
   return withFileLock(keyLock, keyWait, async (): Promise<JobResult> => {
-    const cached = await cachedOutputs(store, def, key);
+    const cached = spec.force ? undefined : await cachedOutputs(store, def, key);
     if (cached) {
       await recordInLockFile(run, cached, ctx.lockPolicy);
       say('cached: the store has this key already; nothing to run');

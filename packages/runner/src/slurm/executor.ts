@@ -212,6 +212,7 @@ export class SlurmExecutor implements Executor {
       inputs,
       upstreamResults,
       submitKey: t.status.keyParts?.key,
+      force: ctx.forced(inst) || undefined,
       resultFile: resultFile(submission.dir, t.files as string),
       progressFile: progressFile(submission.dir, t.files as string),
       lockTimeoutS: this.options.lockTimeoutS,

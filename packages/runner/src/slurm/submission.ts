@@ -61,6 +61,8 @@ export interface SlurmJobSpec {
   upstreamResults: Record<string, string>;
   /** The key the submitting host computed, where it knew every input. */
   submitKey?: string;
+  /** Run even if the store has the key (`--force`, `--from`). */
+  force?: boolean;
   resultFile: string;
   progressFile: string;
   lockTimeoutS: number;
