@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError, type ProgressEvent } from '@lenna/core';
@@ -121,10 +121,14 @@ export class SlurmExecutor implements Executor {
       // Half a pipeline in the queue helps no one: what this flush submitted is cancelled.
       await this.client.cancel(submittedNow).catch(() => undefined);
       for (const t of batch) if (!t.ended) this.end(t, { state: 'not-run', reason: 'not submitted' });
+      // Nothing reached the cluster: no submission to remember.
+      if (this.units === 0) {
+        await rm(submission.dir, { recursive: true, force: true });
+        this.submission = undefined;
+      } else await submission.save();
       throw error;
-    } finally {
-      await submission.save();
     }
+    await submission.save();
     if (this.detached) return;
     if (!this.onAbort) {
       this.onAbort = () => this.stopFollowing();
