@@ -30,7 +30,9 @@ export const jobHelp = `lenna job <job file>
 The program of a job that lenna run --executor slurm submitted; SLURM starts it on a node. It computes
 the stage instance's cache key there (a measures stage's with this node's environment), runs the stage
 unless the store already has that key, commits the outputs and writes the cache record, the run record,
-the pipeline's lock file entry (under its lock) and the job's result file. Not typed by hand.`;
+the pipeline's lock file entry (under its lock) and the job's result file. Not typed by hand.
+
+Example (what a job's batch script runs): lenna job artifacts/slurm/<submission>/jobs/0.json`;
 
 interface JobContext {
   spec: SlurmJobSpec;
