@@ -158,6 +158,6 @@ describe.skipIf(cluster.skip)('lenna run --executor slurm (a real one-node clust
     const verify = await slurm(ws, ['verify']);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
     expect(await readdir(join(ws.store, 'tmp')).catch(() => [])).toEqual([]);
-    expect((await slurm(ws, ['cancel', 'sweep.yaml'])).stdout).toBe('No job of sweep.yaml is queued or running.\n');
+    expect((await slurm(ws, ['cancel', 'sweep.yaml'])).stdout).toBe('No job of sweep.yaml is queued or running.');
   });
 });
