@@ -8,8 +8,10 @@ const usage = `lenna — hardware-aware DARTS pipelines with content-hash cachin
 Usage: lenna <command> [options]   (lenna <command> --help for each)
        lenna --version
 
-  run <pipeline.yaml>      run what is not cached (--set, --only, --from, --force, --dry-run, --cached-only, --jobs, --json)
-  status <pipeline.yaml>   each stage: cached or to run, and why
+  run <pipeline.yaml>      run what is not cached (--set, --only, --from, --force, --dry-run, --cached-only, --jobs, --json,
+                           --executor slurm [--partition P] [--account A] [--detach])
+  status <pipeline.yaml>   each stage: cached or to run, and why; its SLURM job and state where it has one
+  cancel <pipeline.yaml>   cancel the pipeline's queued and running SLURM jobs
   dag <pipeline.yaml>      the stage graph (--mermaid)
   params <pipeline.yaml>   each stage instance's params, defaults filled in (--set, --json)
   show <id | instance | file>   an artifact, a stage's outputs, an Arrow/safetensors/JSON file (--path: its folder)
@@ -22,6 +24,7 @@ Usage: lenna <command> [options]   (lenna <command> --help for each)
   report <pipeline>        print the report table and where its files are
   compare <pipeline> <stage>.<output>   one table of an output's rows across a sweep
   doctor                   the tfjs backend and device here, CUDA/cuDNN found, what to install for the GPU
+  job <job file>           what a SLURM job runs (lenna run --executor slurm writes the job files)
 
 --set <stage>.<param>=<value>: a,b,c sweeps; "a,b" (quoted) is one value with a comma; null is null;
 <stage>.<param>.<key>=<value> sets a key inside an object param (darts-search.dataset.limit=1024).
@@ -38,6 +41,8 @@ type Command = (argv: string[]) => Promise<number>;
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/pipeline.js')).runCommand,
   status: async () => (await import('./commands/pipeline.js')).statusCommand,
+  cancel: async () => (await import('./commands/cancel.js')).cancelCommand,
+  job: async () => (await import('./commands/job.js')).jobCommand,
   dag: async () => (await import('./commands/pipeline.js')).dagCommand,
   params: async () => (await import('./commands/params.js')).paramsCommand,
   show: async () => (await import('./commands/show.js')).showCommand,

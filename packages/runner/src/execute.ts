@@ -1,13 +1,11 @@
-import { availableParallelism } from 'node:os';
-import { canonicalJson, errorMessage, fsErrorAsUserError, InterruptedError, isUserError, registerLockFile, type ArtifactStore, type RunLog, type StageJob } from '@lenna/core';
+import { canonicalJson, errorMessage, fsErrorAsUserError, InterruptedError, isUserError, registerLockFile, type ArtifactStore, type RunLog } from '@lenna/core';
 import { evaluateInstance, type EvaluateContext, type InstanceStatus } from './evaluate.js';
+import { LocalExecutor, type ExecutionContext, type Executor, type InstanceOutcome } from './executor.js';
 import { readLockFile, updateLockFile, type LockEntry, type LockPolicy } from './lockfile.js';
 import type { Pipeline } from './pipeline/load.js';
 import type { Instance } from './pipeline/instances.js';
+import { lockEntryOf } from './run-instance.js';
 import { forcedStages, selectInstances } from './selection.js';
-import { runStageChild } from './child.js';
-import { collectRunFacts, stageRunFacts, type RunFactsBase } from './run-facts.js';
-import { ExclusiveLock } from './exclusive.js';
 import type { Reporter } from './progress.js';
 
 export interface PlanOptions {
@@ -27,6 +25,8 @@ export interface RunOptions extends PlanOptions {
   runLog?: RunLog;
   /** A one-off run (`--set`): it adds its instances to the lock file and removes none. */
   keepLockEntries?: boolean;
+  /** Where instances run: here (default, up to `jobs` at once) or on a cluster. */
+  executor?: Executor;
 }
 
 export interface RunResult {
@@ -39,8 +39,6 @@ interface Session {
   selected: Instance[];
   statuses: Map<Instance, InstanceStatus>;
   ctx: EvaluateContext;
-  /** Read on the first stage that runs: a run where everything is cached never calls git. */
-  runFacts(): Promise<RunFactsBase>;
 }
 
 async function openSession(pipeline: Pipeline, options: PlanOptions): Promise<Session> {
@@ -57,9 +55,7 @@ async function openSession(pipeline: Pipeline, options: PlanOptions): Promise<Se
     },
     forced: (inst) => forced.get(inst.stage.id),
   };
-  let facts: Promise<RunFactsBase> | undefined;
-  const runFacts = () => (facts ??= collectRunFacts(pipeline));
-  return { pipeline, selected, statuses, ctx, runFacts };
+  return { pipeline, selected, statuses, ctx };
 }
 
 /** What `status`, `--dry-run` and `--cached-only` show: each instance cached or to run, and why. Runs nothing. */
@@ -70,21 +66,27 @@ export async function planPipeline(pipeline: Pipeline, options: PlanOptions): Pr
 }
 
 /**
- * Runs the pipeline: instances in topological order, independent ones in parallel up to `jobs`.
- * Each instance's key is computed once its inputs are known, so a re-run upstream that produced the
- * same bytes leaves downstream cached. A stage that times something holds the machine through
- * ctx.exclusive() (see exclusive.ts); nothing else about scheduling depends on `measures`.
+ * Runs the pipeline: instances in topological order, each handed to the executor once what it needs
+ * has ended (local) or has been handed over (slurm: its job waits on theirs). Each instance's key is
+ * computed once its inputs are known, so a re-run upstream that produced the same bytes leaves
+ * downstream cached. A stage that times something holds the machine through ctx.exclusive() (see
+ * exclusive.ts); nothing else about scheduling depends on `measures`.
  */
 export async function runPipeline(pipeline: Pipeline, options: RunOptions): Promise<RunResult> {
   const session = await openSession(pipeline, options);
   const { statuses, ctx } = session;
-  const jobs = Math.max(1, options.jobs ?? availableParallelism());
-  const exclusive = new ExclusiveLock({ machine: { ...options.lockPolicy, signal: options.signal } });
+  const executor = options.executor ?? new LocalExecutor({ jobs: options.jobs, lockPolicy: options.lockPolicy, signal: options.signal });
+  const exec: ExecutionContext = {
+    pipeline,
+    store: options.store,
+    reporter: options.reporter,
+    signal: options.signal,
+    lockPolicy: options.lockPolicy,
+    runLog: options.runLog,
+    outputsOf: ctx.outputsOf,
+    forced: (inst) => ctx.forced(inst) !== undefined,
+  };
   await registerLockFile(options.store.root, pipeline.lockFile);
-  // A stopped stage process acts on SIGTERM only once continued, and must never outlive the runner stopped.
-  const release = () => exclusive.stop();
-  options.signal.addEventListener('abort', release, { once: true });
-  process.once('exit', release);
   const pending = [...session.selected];
   const running = new Map<Instance, Promise<void>>();
   const cachedEntries: [string, LockEntry][] = [];
@@ -92,6 +94,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
 
   const settledOk = (i: Instance): boolean => ctx.outputsOf(i) !== undefined;
   const blocked = (i: Instance): Instance | undefined => i.upstream.find((u) => statuses.has(u) && !settledOk(u) && !pending.includes(u) && !running.has(u));
+  const ready = (i: Instance): boolean => i.upstream.every((u) => settledOk(u) || (executor.startsAhead && running.has(u)));
 
   try {
     while ((pending.length > 0 && !options.signal.aborted) || running.size > 0) {
@@ -105,7 +108,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
           options.reporter.skipped(inst.id, reason);
           continue;
         }
-        if (!inst.upstream.every(settledOk)) continue;
+        if (!ready(inst)) continue;
         let status = statuses.get(inst);
         if (!status) {
           status = await evaluateInstance(inst, ctx).catch((error: unknown) => unreadable(inst, error, options));
@@ -123,34 +126,49 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
           }
         }
         // Two instances with one cache key (same stage, params and inputs) run once: the second waits, then finds it cached.
+        // (An executor that starts ahead leaves this to its jobs, which hold the key while they run it.)
         const key = status.keyParts?.key;
-        if (key && [...running.keys()].some((r) => statuses.get(r)?.keyParts?.key === key)) {
+        if (!executor.startsAhead && key && [...running.keys()].some((r) => statuses.get(r)?.keyParts?.key === key)) {
           statuses.delete(inst);
           continue;
         }
-        if (running.size >= jobs) continue;
+        if (running.size >= executor.slots) continue;
         pending.splice(pending.indexOf(inst), 1);
-        const task = runInstance(status, session, options, exclusive).finally(() => running.delete(inst));
+        const started = status;
+        // A rebuild of something found corrupt says so.
+        for (const reason of status.reasons.filter((r) => /corrupt|quarantined/.test(r))) options.reporter.log(inst.id, `rebuilding: ${reason}`);
+        const task = executor
+          .start(started, exec)
+          .then(
+            (outcome) => applyOutcome(started, outcome, options),
+            (error: unknown) => applyError(started, error, options),
+          )
+          .finally(() => running.delete(inst));
         running.set(inst, task);
       }
+      await executor.flush(exec);
+      if (executor.detached && pending.length === 0) break;
       if (running.size === 0) {
         if (pending.length === 0 || options.signal.aborted) break;
         // Every pending instance waits on something that will never settle: should not happen, but never spin.
-        if (!pending.some((i) => i.upstream.every(settledOk))) break;
+        if (!pending.some(ready)) break;
         continue;
       }
       await Promise.race(running.values());
     }
   } finally {
-    // However the run ends, no stage process is left paused.
-    options.signal.removeEventListener('abort', release);
-    process.removeListener('exit', release);
-    exclusive.stop();
+    // However the run ends, no stage process is left paused and no poller runs.
+    executor.close();
   }
   const interrupted = options.signal.aborted;
   const result = session.selected.map(
     (i) => statuses.get(i) ?? { instance: i, state: 'to-run' as const, reasons: [interrupted ? 'interrupted before it started' : 'not reached'], outputs: {} },
   );
+  // Handed to a cluster and not waited for (--detach): submitted.
+  for (const inst of running.keys()) {
+    const status = statuses.get(inst);
+    if (status && status.state === 'to-run') status.state = 'submitted';
+  }
   if (interrupted) return { statuses: result, interrupted };
   await writeCachedEntries(pipeline, cachedEntries, options.lockPolicy);
   // A one-off run never drops what the pipeline as written made: gc would then take it.
@@ -167,111 +185,47 @@ function unreadable(inst: Instance, error: unknown, options: RunOptions): Instan
   return { instance: inst, state: 'failed', reasons: [problem.message], outputs: {}, userError: true };
 }
 
-async function runInstance(status: InstanceStatus, session: Session, options: RunOptions, exclusive: ExclusiveLock): Promise<void> {
-  const inst = status.instance;
-  options.reporter.started(inst.id);
-  // A rebuild of something found corrupt says so.
-  for (const reason of status.reasons.filter((r) => /corrupt|quarantined/.test(r))) options.reporter.log(inst.id, `rebuilding: ${reason}`);
-  try {
-    await runAndRecord(status, session, options, exclusive);
-  } catch (error) {
-    const interrupted = error instanceof InterruptedError || options.signal.aborted;
-    const problem = fsErrorAsUserError(error, options.store.root) ?? error;
-    status.state = interrupted ? 'to-run' : 'failed';
-    status.userError = isUserError(problem);
-    status.reasons = [interrupted ? 'interrupted' : errorMessage(problem)];
-    if (interrupted) options.reporter.skipped(inst.id, 'interrupted');
-    else options.reporter.failed(inst.id, errorMessage(problem), status.logPath);
-  }
-}
-
-async function runAndRecord(status: InstanceStatus, session: Session, options: RunOptions, exclusive: ExclusiveLock): Promise<void> {
-  const inst = status.instance;
-  const def = inst.stage.ref.definition;
-  const key = status.keyParts?.key as string;
-  const result = await runStageChild({
-    store: options.store,
-    specifier: inst.stage.ref.specifier,
-    stageName: def.name,
-    instance: inst.id,
-    params: inst.params,
-    cacheKey: key,
-    inputs: jobInputs(options.store, inst, status.inputs ?? {}),
-    inputIds: status.inputs ?? {},
-    outputs: Object.fromEntries(Object.entries(def.outputs).map(([n, o]) => [n, { kind: o.kind }])),
-    environment: status.keyParts?.environment,
-    run: await stageRunFacts(await session.runFacts()),
-    exclusive,
-    signal: options.signal,
-    timeoutS: inst.stage.timeoutS,
-    onMessage: (m) => {
-      if (m.type === 'progress') options.reporter.progress(inst.id, m.event);
-      else if (m.type === 'log') options.reporter.log(inst.id, m.message);
-    },
-  });
-  status.logPath = result.logPath;
-  status.seconds = result.seconds;
-  if (!result.ok) {
-    status.state = result.interrupted ? 'to-run' : 'failed';
-    status.userError = result.userError !== undefined;
-    status.reasons = result.interrupted ? ['interrupted'] : [`${result.error}; log: ${result.logPath}`];
-    if (result.interrupted) options.reporter.skipped(inst.id, 'interrupted');
-    else options.reporter.failed(inst.id, result.error ?? 'failed', result.logPath);
+/** What the executor says about an instance it started becomes its status, and the person watching is told. */
+function applyOutcome(status: InstanceStatus, outcome: InstanceOutcome, options: RunOptions): void {
+  const id = status.instance.id;
+  if (outcome.state === 'not-run') {
+    status.state = 'to-run';
+    status.reasons = [outcome.reason];
+    options.reporter.skipped(id, outcome.reason);
     return;
   }
-  if (result.fromPending) options.reporter.log(inst.id, 'committed the outputs an earlier run finished but could not commit');
-  status.state = 'ran';
-  status.outputs = result.outputs;
-  await options.runLog?.add(inst.id, { stage: def.name, key, inputs: status.inputs ?? {}, outputs: result.outputs });
-  await options.store.writeCacheRecord({
-    cacheKey: key,
-    stage: def.name,
-    outputs: result.outputs,
-    params: inst.params,
-    inputs: status.inputs ?? {},
-    finishedAt: new Date().toISOString(),
-    seconds: result.seconds,
-  });
-  await updateLockFile(
-    session.pipeline.lockFile,
-    session.pipeline.name,
-    (lock) => {
-      lock.stages[inst.id] = lockEntry(status);
-    },
-    { ...options.lockPolicy, signal: options.signal },
-  ).catch((error: unknown) => {
-    // Interrupted while waiting for the lock file: the cache record already holds the result.
-    if (!(error instanceof InterruptedError)) throw error;
-  });
-  options.reporter.finished(inst.id, result.seconds);
+  status.logPath = outcome.logPath;
+  status.seconds = outcome.seconds;
+  if (outcome.state === 'failed') {
+    status.state = 'failed';
+    status.userError = Boolean(outcome.userError);
+    status.reasons = [outcome.logPath ? `${outcome.error}; log: ${outcome.logPath}` : outcome.error];
+    options.reporter.failed(id, outcome.error, outcome.logPath);
+    return;
+  }
+  if (outcome.note) options.reporter.log(id, outcome.note);
+  status.state = outcome.state;
+  status.outputs = outcome.outputs;
+  status.inputs = outcome.inputs;
+  status.keyParts = outcome.keyParts;
+  status.reasons = [];
+  if (outcome.state === 'cached') options.reporter.cached(id);
+  else options.reporter.finished(id, outcome.seconds ?? 0);
 }
 
-/**
- * Each input's artifact and the upstream instance that produced it in this pipeline: two sweep
- * instances can produce identical bytes (one artifact, one manifest), so only the pipeline knows
- * which instance a gathered artifact stands for.
- */
-function jobInputs(store: ArtifactStore, inst: Instance, ids: Record<string, string | string[]>): StageJob['inputs'] {
-  const one = (id: string, from: string): { id: string; dir: string; instance: string } => ({ id, dir: store.objectDir(id), instance: from });
-  return Object.fromEntries(
-    Object.entries(ids).map(([name, v]) => {
-      const producers = [inst.inputs[name]].flat().map((input) => input.from.id);
-      return [name, Array.isArray(v) ? v.map((id, i) => one(id, producers[i])) : one(v, producers[0])];
-    }),
-  );
+/** An error out of the executor (a full disk while committing, an interrupt while waiting for a lock). */
+function applyError(status: InstanceStatus, error: unknown, options: RunOptions): void {
+  const interrupted = error instanceof InterruptedError || options.signal.aborted;
+  const problem = fsErrorAsUserError(error, options.store.root) ?? error;
+  status.state = interrupted ? 'to-run' : 'failed';
+  status.userError = isUserError(problem);
+  status.reasons = [interrupted ? 'interrupted' : errorMessage(problem)];
+  if (interrupted) options.reporter.skipped(status.instance.id, 'interrupted');
+  else options.reporter.failed(status.instance.id, errorMessage(problem), status.logPath);
 }
 
 export function lockEntry(status: InstanceStatus): LockEntry {
-  const def = status.instance.stage.ref.definition;
-  return {
-    stage: def.name,
-    version: def.version,
-    code: status.keyParts?.code ?? '',
-    key: status.keyParts?.key ?? '',
-    params: status.instance.params,
-    inputs: status.inputs ?? {},
-    outputs: status.outputs,
-  };
+  return lockEntryOf(status.instance.stage.ref.definition, status.keyParts, status.instance.params, status.inputs ?? {}, status.outputs);
 }
 
 /** Cached instances enter the lock file too, but in one write, and only if something differs. */

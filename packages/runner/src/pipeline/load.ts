@@ -1,7 +1,7 @@
 import { dirname, relative, resolve } from 'node:path';
 import { UserError, type StageDefinition } from '@lenna/core';
 import { readYamlSource, type YamlSource } from './yaml-source.js';
-import { needPattern, pipelineFileSchema, type PipelineFile } from './schema.js';
+import { needPattern, pipelineFileSchema, type PipelineFile, type Resources } from './schema.js';
 import { substituteParams } from './substitute.js';
 import type { Override } from './overrides.js';
 import { resolveStageRef, type StageRef } from '../stage-ref.js';
@@ -27,6 +27,8 @@ export interface PipelineStage {
   matrix: Record<string, unknown[]>;
   /** The stage's `timeout:` in seconds, if the pipeline gives one. */
   timeoutS?: number;
+  /** The stage's `resources:` (cluster executors turn them into a job's request). */
+  resources?: Resources;
   /** Params set on the command line: dotted param path -> the `--set` text, for error messages. */
   setBy: Map<string, string>;
   /** Where a param (a dotted path: `dataset.limit`) came from, for error messages. */
@@ -67,10 +69,15 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   return {
     name: parsed.name,
     file: absolute,
-    lockFile: absolute.replace(/\.ya?ml$/, '') + '.lock.json',
+    lockFile: lockFileOf(absolute),
     stages: ordered,
     instances: expandInstances(ordered),
   };
+}
+
+/** `pipelines/x.yaml` -> `pipelines/x.lock.json` (absolute). */
+export function lockFileOf(pipelineFile: string, cwd = process.cwd()): string {
+  return resolve(cwd, pipelineFile).replace(/\.ya?ml$/, '') + '.lock.json';
 }
 
 function validateFile(source: YamlSource): PipelineFile {
@@ -86,7 +93,8 @@ function validateFile(source: YamlSource): PipelineFile {
 }
 
 function allowedKeys(path: readonly (string | number)[]): string {
-  return path.length === 0 ? 'name, params, stages' : 'uses, needs, params, matrix, timeout';
+  if (path.length === 0) return 'name, params, stages';
+  return path.at(-1) === 'resources' ? 'gpus, cpus, mem, time' : 'uses, needs, params, matrix, timeout, resources';
 }
 
 function applySharedOverrides(shared: Record<string, unknown>, overrides: Override[]): Record<string, unknown> {
@@ -123,6 +131,7 @@ async function buildStage(
     params,
     matrix,
     timeoutS: entry.timeout,
+    resources: entry.resources,
     setBy,
     paramWhere: (param) => {
       // A --set of this path, of an object above it, or of a key inside it.
