@@ -47,20 +47,25 @@ const TINY_NETWORK: HandNetwork = { C: 2, layers: 3, inputSize: 8 };
 
 /**
  * A linear latency model with known weights: ln(ms) = −1 + 0.5·ln(c) + Σ_edges Σ_ops OP_COST[op]·p,
- * trained (it says) on the search cells of `network`. Its additive estimate is a constant 1 ms, which
+ * trained (it says) on the search cells of `network` and the eval cells of `evalNetwork`. Its additive estimate is a constant 1 ms, which
  * the unit standardiser maps to the feature 0. `latencyMs` below computes the same by hand.
  */
 export function handModel(
   ops: string[],
   edges: number,
   network: HandNetwork = TINY_NETWORK,
+  evalNetwork?: HandNetwork,
 ): { json: ReturnType<typeof modelArtifact>['json']; tensors: ReturnType<typeof modelArtifact>['tensors']; model: LatencyModel } {
   const t = transformsFor(ops, edges);
   const kernel = new Float32Array(t.featureOrder.length);
   kernel[SHAPE_FEATURES.indexOf('log_c')] = 0.5;
   for (let e = 0; e < edges; e++) ops.forEach((op, k) => (kernel[CELL_FEATURES.length + e * ops.length + k] = OP_COST[op]));
   const weights = { kernels: [tf.tensor2d(kernel, [kernel.length, 1])], biases: [tf.tensor1d([-1])] };
-  const shapes = cellShapes({ ...network, nodes: nodesForEdges(edges) }).map((s) => shapeKey({ ...s, batch: LATENCY_BATCH, kind: 'search' }));
+  const nodes = nodesForEdges(edges);
+  const shapes = [
+    ...cellShapes({ ...network, nodes }).map((s) => shapeKey({ ...s, batch: LATENCY_BATCH, kind: 'search' })),
+    ...(evalNetwork ? cellShapes({ ...evalNetwork, nodes }).map((s) => shapeKey({ ...s, batch: LATENCY_BATCH, kind: 'eval' })) : []),
+  ];
   const additive = Object.fromEntries(shapes.map((key) => [key, { costs: new Array<number>(edges * ops.length).fill(0), constantMs: 1 }]));
   const { json, tensors } = modelArtifact(weights, { transforms: t, hidden: [], activation: 'relu', base: 'none', shapes, additive });
   return { json, tensors, model: latencyModelFrom(json, weights) };
@@ -73,9 +78,9 @@ export function latencyMs(ops: string[], c: number, probs: number[][]): number {
   return Math.exp(exponent);
 }
 
-/** Writes the hand model as a predictor `model` artifact folder. */
-export async function writeHandModel(dir: string, ops: string[], edges: number): Promise<string> {
-  const { json, tensors, model } = handModel(ops, edges);
+/** Writes the hand model as a predictor `model` artifact folder (also trained on evalNetwork's eval cells, if given). */
+export async function writeHandModel(dir: string, ops: string[], edges: number, evalNetwork?: HandNetwork): Promise<string> {
+  const { json, tensors, model } = handModel(ops, edges, TINY_NETWORK, evalNetwork);
   model.dispose();
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'model.json'), JSON.stringify(json));

@@ -118,7 +118,7 @@ describe('a search with a latency target', () => {
   const readJson = async (path: string) => JSON.parse(await readFile(path, 'utf8'));
 
   async function search(name: string, params: Record<string, unknown>) {
-    const modelDir = await writeHandModel(join(root, `${name}.model`), TINY_OPS, edges);
+    const modelDir = await writeHandModel(join(root, `${name}.model`), TINY_OPS, edges, { ...latencyNetwork, inputSize: 8 });
     const dir = join(root, name);
     await runStageInProcess(stage, { params: { ...TINY_PARAMS, ...params }, inputs: { model: modelDir }, stagingDir: dir, scratchDir: join(root, `${name}.scratch`) });
     const summary = await readJson(join(dir, 'summary', 'summary.json'));
@@ -146,4 +146,12 @@ describe('a search with a latency target', () => {
       expect(history.at(-1)!.genotype_latency_ms).toBeCloseTo(summary.genotype_latency_ms, 6);
     });
   }
+
+  it("refuses a latency model that never measured latencyNetwork's eval cells, saying how to measure them", async () => {
+    const modelDir = await writeHandModel(join(root, 'search-only.model'), TINY_OPS, edges);
+    const params = { ...TINY_PARAMS, epochs: 1, lambda: 1, latencyLoss: 'target', targetMs: uniformMs, latencyNetwork };
+    await expect(runStageInProcess(stage, { params, inputs: { model: modelDir }, stagingDir: join(root, 'refused'), scratchDir: join(root, 'refused.scratch') })).rejects.toThrow(
+      /normal\|false\|12\|12\|4\|8\|8\|eval.*set its eval network to this search's latencyNetwork/,
+    );
+  });
 });
