@@ -76,11 +76,13 @@ function targetNote(labels: string[]): string {
 /** Mean ± standard deviation over seeds, one line per configuration. */
 function groupsTabular(groups: GroupRow[]): string {
   const labels = groups.map(configuration);
-  // Two configurations that read the same (two retrain stages of different settings) are told apart by their group name.
-  const label = (g: GroupRow, i: number) => (labels.indexOf(labels[i]) !== labels.lastIndexOf(labels[i]) ? `${labels[i]} (${latexEscape(g.group)})` : labels[i]);
-  const withTarget = groups.some((g) => g.target_ms !== null);
   const targets = [...new Set(groups.map((g) => g.target))];
   const byTarget = targets.length > 1;
+  // Two configurations that read the same (two retrain stages of different settings) are told apart by
+  // their group name; where a Target column is shown, only if they share a target too.
+  const seen = groups.map((g, i) => (byTarget ? `${labels[i]}\0${g.target}` : labels[i]));
+  const label = (g: GroupRow, i: number) => (seen.indexOf(seen[i]) !== seen.lastIndexOf(seen[i]) ? `${labels[i]} (${latexEscape(g.group)})` : labels[i]);
+  const withTarget = groups.some((g) => g.target_ms !== null);
   const head = ['Cell', ...(byTarget ? ['Target'] : []), '$n$', 'Test acc.\\ (\\%)', 'Latency (ms)', 'Cells, measured (ms)', 'Cells, predicted (ms)', 'Skips (normal)', 'Params (k)'];
   const body = groups.map((g, i) => [
     label(g, i),
