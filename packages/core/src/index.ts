@@ -18,3 +18,4 @@ export { formatInstanceId, instanceKeys, instanceStage } from './instance-id.js'
 export { markdownTable, type MarkdownColumn } from './markdown.js';
 export { CHROMIUM_HOW_TO, CHROMIUM_NAMES, CHROMIUM_PATH_VARIABLES, findChromium, findOnPath } from './browser.js';
 export { systemRequirement, type RequirementOptions, type SystemRequirement } from './requirement.js';
+export { averageRanks, kendallTauB, median, pearson, spearman } from './rank-correlation.js';

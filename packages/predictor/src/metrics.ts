@@ -1,4 +1,6 @@
-import { createRng } from '@lenna/core';
+import { createRng, kendallTauB, median, spearman } from '@lenna/core';
+
+export { averageRanks, kendallTauB, spearman } from '@lenna/core';
 
 /** Accuracy of predicted against measured latencies (both in ms), as the metrics table reports it. */
 export interface LatencyMetrics {
@@ -44,63 +46,6 @@ export function meanAbsolutePercentageError(predicted: ArrayLike<number>, measur
 export function withinFraction(predicted: ArrayLike<number>, measured: ArrayLike<number>, tolerance: number): number {
   // A hair of slack so that an error of exactly 10% counts despite rounding.
   return meanOf(checkPaired(predicted, measured), (i) => (Math.abs(predicted[i] - measured[i]) <= tolerance * Math.abs(measured[i]) * (1 + 1e-12) ? 1 : 0));
-}
-
-/** 1-based ranks; tied values share the average of the ranks they span. */
-export function averageRanks(values: ArrayLike<number>): Float64Array {
-  const order = Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[a] - values[b]);
-  const ranks = new Float64Array(values.length);
-  for (let start = 0; start < order.length; ) {
-    let end = start + 1;
-    while (end < order.length && values[order[end]] === values[order[start]]) end++;
-    const rank = (start + 1 + end) / 2;
-    for (let k = start; k < end; k++) ranks[order[k]] = rank;
-    start = end;
-  }
-  return ranks;
-}
-
-function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = x.length;
-  const mx = meanOf(n, (i) => x[i]);
-  const my = meanOf(n, (i) => y[i]);
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-    syy += (y[i] - my) ** 2;
-  }
-  return sxx === 0 || syy === 0 ? NaN : sxy / Math.sqrt(sxx * syy);
-}
-
-/** Spearman's rho: Pearson correlation of the average ranks. */
-export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  checkPaired(x, y);
-  return pearson(averageRanks(x), averageRanks(y));
-}
-
-/** Kendall's tau-b over all pairs (O(n²): test splits are thousands of rows at most). */
-export function kendallTauB(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = checkPaired(x, y);
-  let concordant = 0;
-  let discordant = 0;
-  let tiedX = 0;
-  let tiedY = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const dx = Math.sign(x[i] - x[j]);
-      const dy = Math.sign(y[i] - y[j]);
-      if (dx === 0) tiedX++;
-      if (dy === 0) tiedY++;
-      if (dx * dy > 0) concordant++;
-      else if (dx * dy < 0) discordant++;
-    }
-  }
-  const pairs = (n * (n - 1)) / 2;
-  const denominator = Math.sqrt((pairs - tiedX) * (pairs - tiedY));
-  return denominator === 0 ? NaN : (concordant - discordant) / denominator;
 }
 
 export function latencyMetrics(predicted: ArrayLike<number>, measured: ArrayLike<number>): LatencyMetrics {
@@ -150,12 +95,6 @@ export function scopedMetrics(predictions: Record<string, ArrayLike<number>>, me
       ),
     })),
   );
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = (sorted.length - 1) / 2;
-  return (sorted[Math.floor(mid)] + sorted[Math.ceil(mid)]) / 2;
 }
 
 /** The median over shapes of a model's Spearman ρ within the shape (shapes where ρ is undefined are left out; NaN if none is left). */

@@ -1,5 +1,6 @@
 import { formatInstanceId, instanceKeys, instanceStage } from '@lenna/core';
 import type { ReportRow, RunKind } from './row.js';
+import { targetLabel } from './target.js';
 
 /** The columns a group summarises, mean ± standard deviation over its runs. */
 export const GROUP_METRICS = ['test_acc', 'latency_ms', 'cells_measured_ms', 'cells_predicted_ms', 'n_skip_normal', 'params'] as const;
@@ -20,6 +21,8 @@ export interface GroupRow {
   kind: RunKind | null;
   lambda: number | null;
   target_ms: number | null;
+  /** Where the group's latencies were timed (targetLabel): a group never mixes targets. */
+  target: string;
   runs: number;
   instances: string[];
   stats: Record<GroupMetric, GroupStat>;
@@ -49,15 +52,16 @@ export function meanStd(values: number[]): GroupStat {
 }
 
 /**
- * Groups rows by everything but the seed: kind, λ, target and the instance name without its
- * replicate keys (so two retrain stages of different settings stay apart). Groups keep the rows'
- * order (rows come sorted by λ, then seed).
+ * Groups rows by everything but the seed: kind, λ, latency target T, measurement target (node or
+ * browser, backend, browser version: latencies from two runtimes are never averaged) and the instance
+ * name without its replicate keys (so two retrain stages of different settings stay apart). Groups
+ * keep the rows' order (rows come sorted by λ, then seed).
  */
 export function groupRows(rows: ReportRow[]): GroupRow[] {
   const groups = new Map<string, { first: ReportRow; group: string; members: ReportRow[] }>();
   for (const row of rows) {
     const group = groupLabel(row);
-    const key = JSON.stringify([row.kind, row.lambda, row.target_ms, group]);
+    const key = JSON.stringify([row.kind, row.lambda, row.target_ms, targetLabel(row), group]);
     const entry = groups.get(key) ?? { first: row, group, members: [] };
     entry.members.push(row);
     groups.set(key, entry);
@@ -67,6 +71,7 @@ export function groupRows(rows: ReportRow[]): GroupRow[] {
     kind: first.kind,
     lambda: first.lambda,
     target_ms: first.target_ms,
+    target: targetLabel(first),
     runs: members.length,
     instances: members.map((r) => r.instance),
     stats: Object.fromEntries(

@@ -1,4 +1,5 @@
 import type { ReportRow } from './row.js';
+import { targetLabel } from './target.js';
 
 /** Thousands grouped with thin spaces (the SI way, and the same on every machine, unlike toLocaleString). */
 export function groupDigits(value: number): string {
@@ -30,6 +31,13 @@ const num = (name: keyof ReportRow, format: (v: number) => string) => (row: Repo
 export const HTML_COLUMNS: readonly HtmlColumn[] = [
   { key: 'instance', heading: 'run', help: 'The retrain-eval instance: its pipeline stage and matrix values.', numeric: false, value: (r) => r.instance },
   { key: 'kind', heading: 'kind', help: 'search: a cell darts-search found; random: a cell drawn uniformly from the search space (the random-search baseline).', numeric: false, value: (r) => r.kind },
+  {
+    key: 'target',
+    heading: 'target',
+    help: 'Where latency (ms) and cells meas. (ms) were timed: node or browser, then the tfjs backend and the browser with its version, where the metrics say.',
+    numeric: false,
+    value: (r) => targetLabel(r),
+  },
   { key: 'lambda', heading: 'λ', help: 'λ of the search: weight of the latency term in the DARTS loss.', numeric: true, value: num('lambda', (v) => String(Number(v.toFixed(4)))) },
   { key: 'seed', heading: 'seed', help: 'Seed of the search.', numeric: true, value: num('seed', String) },
   { key: 'test_acc', heading: 'test acc (%)', help: 'Test accuracy of the retrained network.', numeric: true, value: num('test_acc', fixed(2, 100)) },

@@ -1,5 +1,7 @@
 import type { CellKind } from '@lenna/cell-diagram';
 import { CELL_KINDS, type RunCells } from './cells.js';
+import type { CrossTarget } from './cross-target.js';
+import { CROSS_TARGET_INTRO, crossTargetDisplay, TARGET_PAIRS_INTRO } from './cross-target-format.js';
 import { DOMINANCE_DEFINITION, type Dominance } from './dominance.js';
 import { GROUP_METRICS, type GroupRow } from './groups.js';
 import { HTML_COLUMNS } from './html-format.js';
@@ -22,6 +24,8 @@ export interface HtmlInput {
   groups?: GroupRow[];
   dominance?: Dominance;
   provenance?: Provenance;
+  /** The same cells on several targets; absent (and no section) when one target timed every run. */
+  crossTarget?: CrossTarget;
 }
 
 const CAPTIONS: Record<string, string> = {
@@ -141,7 +145,7 @@ function runTable(rows: ReportRow[], cells: RunCells[]): string {
   const body = rows.map((row, i) => {
     const tds = HTML_COLUMNS.map((c) => {
       const value = c.value(row);
-      const text = value === null ? '–' : c.key === 'instance' ? breakable(value) : escapeHtml(value);
+      const text = value === null ? '–' : c.key === 'instance' || c.key === 'target' ? breakable(value) : escapeHtml(value);
       return `<td class="${c.numeric ? 'num' : c.key === 'instance' ? 'text run' : 'text'}">${text}</td>`;
     });
     return `<tr class="run ${row.kind ?? ''}">${tds.join('')}</tr>\n${cellsRow(row, byInstance.get(row.instance), i)}`;
@@ -154,6 +158,7 @@ function groupsTable(groups: GroupRow[]): string {
   const head = [
     '<th class="text" title="The runs\' instance name without their seed (random cells: without seed and draw index).">configuration</th>',
     '<th class="text" title="search or random">kind</th>',
+    '<th class="text" title="Where the latencies were timed: node or browser, the tfjs backend, the browser\'s version.">target</th>',
     '<th class="num" title="λ of the search">λ</th>',
     '<th class="num" title="Latency target of a target search">T (ms)</th>',
     '<th class="num" title="Runs averaged">n</th>',
@@ -163,6 +168,7 @@ function groupsTable(groups: GroupRow[]): string {
     const tds = [
       `<td class="text run">${breakable(g.group)}</td>`,
       `<td class="text">${escapeHtml(g.kind ?? '–')}</td>`,
+      `<td class="text">${breakable(g.target)}</td>`,
       `<td class="num">${escapeHtml(displayValue('lambda', g.lambda))}</td>`,
       `<td class="num">${g.target_ms === null ? '–' : g.target_ms.toFixed(2)}</td>`,
       `<td class="num">${g.runs}</td>`,
@@ -171,6 +177,24 @@ function groupsTable(groups: GroupRow[]): string {
     return `<tr>${tds.join('')}</tr>`;
   });
   return `<table id="groups-table">\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
+}
+
+function plainTable(id: string, table: { headings: { name: string; numeric: boolean }[]; rows: string[][] }): string {
+  const cls = (numeric: boolean) => (numeric ? 'num' : 'text');
+  const head = table.headings.map((h) => `<th class="${cls(h.numeric)}">${escapeHtml(h.name)}</th>`).join('');
+  const body = table.rows.map((cells) => `<tr>${cells.map((cell, i) => `<td class="${cls(table.headings[i].numeric)}">${breakable(cell)}</td>`).join('')}</tr>`);
+  return `<table id="${id}">\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>`;
+}
+
+function crossTargetSection(cross: CrossTarget): string[] {
+  const shown = crossTargetDisplay(cross, 2);
+  return [
+    '<h2>Latency across targets</h2>',
+    `<p>${escapeHtml(CROSS_TARGET_INTRO)}</p>`,
+    plainTable('cross-target-table', shown.cells),
+    `<p>${escapeHtml(TARGET_PAIRS_INTRO)}</p>`,
+    plainTable('cross-target-pairs', shown.pairs),
+  ];
 }
 
 function formatMetric(value: string | number | null): string {
@@ -208,6 +232,7 @@ export function renderHtml(input: HtmlInput): string {
   if (input.groups && input.groups.some((g) => g.runs > 1)) {
     parts.push('<h2>Mean ± standard deviation over seeds</h2>', groupsTable(input.groups));
   }
+  if (input.crossTarget) parts.push(...crossTargetSection(input.crossTarget));
   if (input.dominance && input.dominance.random > 0) {
     parts.push(
       '<h2>Search against random cells</h2>',

@@ -1,5 +1,6 @@
 import { hasReplicates, type GroupRow, type GroupStat } from './groups.js';
 import type { ReportRow } from './row.js';
+import { distinctTargets, targetLabel } from './target.js';
 
 const SPECIAL: Record<string, string> = {
   '\\': '\\textbackslash{}',
@@ -67,15 +68,25 @@ function tabular(head: string[], align: string, body: string[][], notes: string[
   ].join('\n');
 }
 
+/** A comment naming where the latencies were timed; `several` when a Target column says it per line. */
+function targetNote(labels: string[]): string {
+  return labels.length > 1 ? 'Latencies timed on several targets: the Target column names each line\'s.' : `Latencies timed on ${labels[0] ?? 'node'}.`;
+}
+
 /** Mean ± standard deviation over seeds, one line per configuration. */
 function groupsTabular(groups: GroupRow[]): string {
   const labels = groups.map(configuration);
-  // Two configurations that read the same (two retrain stages of different settings) are told apart by their group name.
-  const label = (g: GroupRow, i: number) => (labels.indexOf(labels[i]) !== labels.lastIndexOf(labels[i]) ? `${labels[i]} (${latexEscape(g.group)})` : labels[i]);
+  const targets = [...new Set(groups.map((g) => g.target))];
+  const byTarget = targets.length > 1;
+  // Two configurations that read the same (two retrain stages of different settings) are told apart by
+  // their group name; where a Target column is shown, only if they share a target too.
+  const seen = groups.map((g, i) => (byTarget ? `${labels[i]}\0${g.target}` : labels[i]));
+  const label = (g: GroupRow, i: number) => (seen.indexOf(seen[i]) !== seen.lastIndexOf(seen[i]) ? `${labels[i]} (${latexEscape(g.group)})` : labels[i]);
   const withTarget = groups.some((g) => g.target_ms !== null);
-  const head = ['Cell', '$n$', 'Test acc.\\ (\\%)', 'Latency (ms)', 'Cells, measured (ms)', 'Cells, predicted (ms)', 'Skips (normal)', 'Params (k)'];
+  const head = ['Cell', ...(byTarget ? ['Target'] : []), '$n$', 'Test acc.\\ (\\%)', 'Latency (ms)', 'Cells, measured (ms)', 'Cells, predicted (ms)', 'Skips (normal)', 'Params (k)'];
   const body = groups.map((g, i) => [
     label(g, i),
+    ...(byTarget ? [latexEscape(g.target)] : []),
     String(g.runs),
     meanStd(g.stats.test_acc, 2, 100),
     meanStd(g.stats.latency_ms, 2),
@@ -89,16 +100,20 @@ function groupsTabular(groups: GroupRow[]): string {
     'Latency: the whole network, measured; cells: the sum over the network\'s cells, each timed alone, and the latency model\'s prediction of it.',
   ];
   if (withTarget) notes.push('$T$: the latency target of a target search.');
-  return tabular(head, 'lrrrrrrr', body, notes);
+  notes.push(targetNote(targets));
+  return tabular(head, `l${byTarget ? 'l' : ''}rrrrrrr`, body, notes);
 }
 
 /** One line per run, where no configuration ran with several seeds. */
 function runsTabular(rows: ReportRow[]): string {
   const withTarget = rows.some((r) => r.target_ms !== null);
-  const head = ['Run', 'Cell', 'Test acc.\\ (\\%)', 'Latency (ms)', 'Cells, measured (ms)', 'Cells, predicted (ms)', ...(withTarget ? ['Target (ms)'] : []), 'Skips (normal)', 'Params (k)'];
+  const targets = distinctTargets(rows).map(targetLabel);
+  const byTarget = targets.length > 1;
+  const head = ['Run', 'Cell', ...(byTarget ? ['Target'] : []), 'Test acc.\\ (\\%)', 'Latency (ms)', 'Cells, measured (ms)', 'Cells, predicted (ms)', ...(withTarget ? ['Target (ms)'] : []), 'Skips (normal)', 'Params (k)'];
   const body = rows.map((r) => [
     latexEscape(r.instance),
     configuration(r),
+    ...(byTarget ? [latexEscape(targetLabel(r))] : []),
     fixed(r.test_acc, 2, 100),
     fixed(r.latency_ms, 2),
     fixed(r.cells_measured_ms, 2),
@@ -107,8 +122,9 @@ function runsTabular(rows: ReportRow[]): string {
     r.n_skip_normal === null ? MISSING : String(r.n_skip_normal),
     fixed(r.params, 1, 1e-3),
   ]);
-  const notes = ["Latency: the whole network, measured; cells: the sum over the network's cells, each timed alone, and the latency model's prediction of it."];
-  return tabular(head, `ll${'r'.repeat(head.length - 2)}`, body, notes);
+  const notes = ["Latency: the whole network, measured; cells: the sum over the network's cells, each timed alone, and the latency model's prediction of it.", targetNote(targets)];
+  const textColumns = byTarget ? 3 : 2;
+  return tabular(head, `${'l'.repeat(textColumns)}${'r'.repeat(head.length - textColumns)}`, body, notes);
 }
 
 /** table.tex: a booktabs tabular of the main results, mean ± std over seeds where the pipeline has seeds. */

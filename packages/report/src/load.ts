@@ -64,11 +64,23 @@ function runKind(object: Record<string, unknown>, file: string): RunKind | null 
   return kind;
 }
 
+/**
+ * Where retrain-eval timed the network (its version 3 writes target, backend, browser, renderer).
+ * Metrics from before it timed in browsers name no target: they were timed in Node, backend unknown.
+ */
+function measuredOn(object: Record<string, unknown>, file: string): Pick<RunMetrics, 'target' | 'backend' | 'browser' | 'renderer'> {
+  const target = optionalString(object, 'target', file) ?? 'node';
+  if (target !== 'node' && target !== 'browser') {
+    throw new UserError(`${file}: 'target' is ${JSON.stringify(target)}; expected "node" or "browser" (retrain-eval writes one of them).`);
+  }
+  return { target, backend: optionalString(object, 'backend', file), browser: optionalString(object, 'browser', file), renderer: optionalString(object, 'renderer', file) };
+}
+
 export async function loadRun(input: InputArtifact): Promise<RunInfo> {
   const file = pickFile(input, 'metrics.json', '.json', 'runs');
   const object = asObject(await readJson(file), file);
   const numbers = Object.fromEntries(METRIC_KEYS.map((k) => [k, optionalNumber(object, k, file)]));
-  const metrics = { ...numbers, kind: runKind(object, file), genotype: optionalString(object, 'genotype', file) } as unknown as RunMetrics;
+  const metrics = { ...numbers, kind: runKind(object, file), genotype: optionalString(object, 'genotype', file), ...measuredOn(object, file) } as unknown as RunMetrics;
   return {
     id: artifactId(input),
     instance: input.instance,

@@ -1,7 +1,7 @@
 import { instanceKeys } from '@lenna/core';
 import { countOpFamilies, genotypeText, type Genotype, type OpCounts } from './genotype.js';
 import { genotypeFromText, genotypeOpCounts } from '@lenna/nn';
-import type { ReportRow, RunKind } from './row.js';
+import type { MeasureTarget, ReportRow, RunKind } from './row.js';
 
 /** What retrain-eval's metrics.json holds (the fields the report uses; each may be absent). */
 export interface RunMetrics {
@@ -21,6 +21,14 @@ export interface RunMetrics {
   kind: RunKind | null;
   /** The genotype retrained, in @lenna/nn's text form. */
   genotype: string | null;
+  /** Where the latencies were timed: `node` (also for metrics that name no target) or `browser`. */
+  target: MeasureTarget;
+  /** The tfjs backend that timed them (`wasm`, `webgl`, ...); null where the metrics do not say. */
+  backend: string | null;
+  /** The browser and its version (`Chrome/156.0.8078.114`); null in Node. */
+  browser: string | null;
+  /** The GPU/renderer string the browser reports; null where none. */
+  renderer: string | null;
 }
 
 /** The stage that produced an artifact and the machine it ran on (a measuring stage's manifest records its environment). */
@@ -176,5 +184,9 @@ export function buildRow(run: RunInfo, search: SearchInfo | undefined): ReportRo
     cells_predicted_ms: m.predicted_latency_ms,
     cells_measured_ms: m.measured_cells_latency_ms,
     target_ms: targetMs(search),
+    target: m.target,
+    backend: m.backend,
+    browser: m.browser,
+    renderer: m.renderer,
   };
 }

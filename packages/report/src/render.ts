@@ -1,6 +1,8 @@
 import type { Table } from 'apache-arrow';
 import type { Genotype } from './genotype.js';
 import { drawRunCells, type RunCells } from './cells.js';
+import { crossTarget, type CrossTarget } from './cross-target.js';
+import { crossTargetArrow, crossTargetCsv, crossTargetMarkdown, targetPairsArrow, targetPairsCsv } from './cross-target-format.js';
 import { DOMINANCE_DEFINITION, searchDominance, type Dominance } from './dominance.js';
 import { groupRows, type GroupRow } from './groups.js';
 import { renderHtml, type PredictorMetricsRow } from './html.js';
@@ -33,6 +35,26 @@ export interface ReportFiles {
   /** cells/index.json: each run's diagram files and edge counts. */
   cellsIndex: unknown;
   html: string;
+  /** The same cells on each target, when the runs were timed on more than one; else null. */
+  crossTarget: CrossTargetFiles | null;
+}
+
+export interface CrossTargetFiles {
+  table: CrossTarget;
+  /** cross-target.md: both tables. */
+  markdown: string;
+  /** cross-target.csv/.arrow: one row per cell. */
+  csv: string;
+  arrow: Table;
+  /** cross-target-pairs.csv/.arrow: ρ, τ and the median ratio per pair of targets and latency. */
+  pairsCsv: string;
+  pairsArrow: Table;
+}
+
+function crossTargetFiles(rows: ReportRow[]): CrossTargetFiles | null {
+  const table = crossTarget(rows);
+  if (!table) return null;
+  return { table, markdown: crossTargetMarkdown(table), csv: crossTargetCsv(table), arrow: crossTargetArrow(table), pairsCsv: targetPairsCsv(table), pairsArrow: targetPairsArrow(table) };
 }
 
 export interface RenderOptions {
@@ -58,6 +80,7 @@ export async function renderReport(rows: ReportRow[], plotsData: PlotsData, opti
   const cells = await drawRunCells(sorted.map((r) => ({ instance: r.instance, genotype: options.genotypes?.get(r.instance) })));
   const drawn = new Map(cells.map((c) => [c.instance, c]));
   const title = options.title ?? 'LENNA report';
+  const cross = crossTargetFiles(sorted);
   return {
     rows: sorted,
     markdown: toMarkdown(sorted),
@@ -76,6 +99,7 @@ export async function renderReport(rows: ReportRow[], plotsData: PlotsData, opti
       const c = drawn.get(r.instance);
       return { instance: r.instance, kind: r.kind, genotype: r.genotype, normal: c?.files.normal ?? null, reduce: c?.files.reduce ?? null, edges: c?.edges ?? null };
     }),
-    html: renderHtml({ title, rows: sorted, plots, predictorMetrics: options.predictorMetrics, cells, groups, dominance, provenance: options.provenance }),
+    html: renderHtml({ title, rows: sorted, plots, predictorMetrics: options.predictorMetrics, cells, groups, dominance, provenance: options.provenance, crossTarget: cross?.table }),
+    crossTarget: cross,
   };
 }

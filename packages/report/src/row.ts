@@ -28,9 +28,19 @@ export interface ReportRow {
   cells_measured_ms: number | null;
   /** The latency target T of a target search (`latencyLoss: target`); null for a penalty search or a random cell. */
   target_ms: number | null;
+  /** Where latency_ms and cells_measured_ms were timed: in Node or in a browser. */
+  target: MeasureTarget;
+  /** The tfjs backend that timed them; null where retrain-eval's metrics do not say. */
+  backend: string | null;
+  /** The browser and version that timed them; null in Node. */
+  browser: string | null;
+  /** The browser's GPU/renderer string; null where none. */
+  renderer: string | null;
 }
 
 export type RunKind = 'search' | 'random';
+
+export type MeasureTarget = 'node' | 'browser';
 
 export type ColumnType = 'float' | 'int' | 'utf8';
 
@@ -59,6 +69,10 @@ export const REPORT_COLUMNS: readonly { name: keyof ReportRow; type: ColumnType 
   { name: 'cells_predicted_ms', type: 'float' },
   { name: 'cells_measured_ms', type: 'float' },
   { name: 'target_ms', type: 'float' },
+  { name: 'target', type: 'utf8' },
+  { name: 'backend', type: 'utf8' },
+  { name: 'browser', type: 'utf8' },
+  { name: 'renderer', type: 'utf8' },
 ];
 
 function compareNullable(a: number | null, b: number | null): number {

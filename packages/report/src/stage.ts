@@ -40,7 +40,7 @@ const gathered = (ctx: { gathered: Record<string, InputArtifact[]> }, name: stri
 
 export const stage = defineStage({
   name: 'report',
-  version: 2,
+  version: 3,
   description:
     'The paper table (Markdown, CSV, Arrow, LaTeX) with mean ± std over seeds, cell diagrams (SVG), the accuracy/latency plots (SVG), provenance and one self-contained HTML page, over every retrained cell of a sweep.',
   params,
@@ -57,7 +57,8 @@ export const stage = defineStage({
   outputs: {
     table: {
       kind: 'files',
-      description: 'table.md/.csv/.arrow (one row per run), groups.md/.csv/.arrow (mean ± std per configuration), table.tex (booktabs), dominance.json',
+      description:
+        'table.md/.csv/.arrow (one row per run), groups.md/.csv/.arrow (mean ± std per configuration), table.tex (booktabs), dominance.json; cross-target.md/.csv/.arrow and cross-target-pairs.csv/.arrow when runs were timed on several targets',
     },
     plots: { kind: 'svg', description: 'accuracy-latency.svg, predicted-measured.svg, search-latency.svg, predictor-parity.svg (those with data)' },
     cells: { kind: 'files', description: '<run>-normal.svg and <run>-reduce.svg per run, index.json (run to file names)' },
@@ -102,6 +103,13 @@ export const stage = defineStage({
     await ctx.writeTable('table', 'groups.arrow', files.groupsArrow);
     await ctx.writeText('table', 'table.tex', files.latex);
     await ctx.writeJson('table', 'dominance.json', files.dominanceJson);
+    if (files.crossTarget) {
+      await ctx.writeText('table', 'cross-target.md', files.crossTarget.markdown);
+      await ctx.writeText('table', 'cross-target.csv', files.crossTarget.csv);
+      await ctx.writeTable('table', 'cross-target.arrow', files.crossTarget.arrow);
+      await ctx.writeText('table', 'cross-target-pairs.csv', files.crossTarget.pairsCsv);
+      await ctx.writeTable('table', 'cross-target-pairs.arrow', files.crossTarget.pairsArrow);
+    }
     for (const [file, svg] of Object.entries(files.plots)) await ctx.writeText('plots', file, svg);
     for (const run of files.cells) for (const cell of CELL_KINDS) await ctx.writeText('cells', run.files[cell], run.svgs[cell]);
     await ctx.writeJson('cells', 'index.json', files.cellsIndex);

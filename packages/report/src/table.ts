@@ -5,7 +5,7 @@ import { REPORT_COLUMNS, type ColumnType, type ReportRow } from './row.js';
 
 type Cell = ReportRow[keyof ReportRow];
 
-function csvField(value: Cell | string | number | null): string {
+export function csvField(value: Cell | string | number | null): string {
   if (value === null) return '';
   const text = String(value);
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
@@ -46,7 +46,7 @@ export function toMarkdown(rows: ReportRow[]): string {
   return markdownTable(columns, rows.map((row) => REPORT_COLUMNS.map((c) => displayValue(c.name, row[c.name]))));
 }
 
-function columnVector(type: ColumnType, values: (Cell | string | number | null)[]): Vector {
+export function columnVector(type: ColumnType, values: (Cell | string | number | null)[]): Vector {
   if (type === 'utf8') return vectorFromArray(values as (string | null)[], new Utf8());
   if (type === 'int') return vectorFromArray(values as (number | null)[], new Int32());
   return vectorFromArray(values as (number | null)[], new Float64());
@@ -70,10 +70,11 @@ export const GROUP_COLUMNS: readonly { name: string; type: ColumnType }[] = [
     { name: `${m}_mean`, type: 'float' as const },
     { name: `${m}_std`, type: 'float' as const },
   ]),
+  { name: 'target', type: 'utf8' },
 ];
 
 function groupRecord(g: GroupRow): Record<string, string | number | null> {
-  const record: Record<string, string | number | null> = { group: g.group, kind: g.kind, lambda: g.lambda, target_ms: g.target_ms, runs: g.runs };
+  const record: Record<string, string | number | null> = { group: g.group, kind: g.kind, lambda: g.lambda, target_ms: g.target_ms, runs: g.runs, target: g.target };
   for (const m of GROUP_METRICS) {
     record[`${m}_mean`] = g.stats[m].mean;
     record[`${m}_std`] = g.stats[m].std;
@@ -119,6 +120,7 @@ export function groupsToMarkdown(groups: GroupRow[]): string {
   const columns = [
     { name: 'group', numeric: false },
     { name: 'kind', numeric: false },
+    { name: 'target', numeric: false },
     { name: 'lambda', numeric: true },
     { name: 'target_ms', numeric: true },
     { name: 'runs', numeric: true },
@@ -127,6 +129,7 @@ export function groupsToMarkdown(groups: GroupRow[]): string {
   const cells = groups.map((g) => [
     g.group,
     g.kind ?? '–',
+    g.target,
     displayValue('lambda', g.lambda),
     displayValue('target_ms', g.target_ms),
     String(g.runs),

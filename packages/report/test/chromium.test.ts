@@ -63,7 +63,8 @@ function dumpDom(chromium: string, file: string): Promise<string> {
 
 it.skipIf(browser.skip)('report.html renders its table, every cell diagram and plot in headless Chromium, within 1400 px', async () => {
   const chromium = browser.get();
-  const sweep = await makeFakeSweep({ withPredictor: true, withRandom: true });
+  // Timed in Node and in a browser too, so the target column and the cross-target tables must fit as well.
+  const sweep = await makeFakeSweep({ withPredictor: true, withRandom: true, withBrowser: {} });
   const out = await mkdtemp(join(tmpdir(), 'lenna-report-html-'));
   cleanup.push(sweep.root, out);
   await runStageInProcess(stage, { params: {}, inputs: sweep.inputs, stagingDir: out });
@@ -76,7 +77,8 @@ it.skipIf(browser.skip)('report.html renders its table, every cell diagram and p
   expect(encoded, 'the probe script did not run: the page did not load').toBeDefined();
   const probe = JSON.parse(Buffer.from(encoded!, 'base64').toString('utf8')) as Probe;
 
-  const runs = SWEEP.length + RANDOM.length;
+  const runs = 2 * SWEEP.length + RANDOM.length;
+  expect(dom).toContain('<table id="cross-target-table">');
   expect(probe.rows).toEqual(Array.from({ length: runs }, () => HTML_COLUMNS.length));
   for (const s of SWEEP) expect(dom).toContain(`retrain-eval@<wbr>lambda=${s.lambda}</td>`);
   expect(probe.page.scrollWidth, 'the page is wider than 1400 px').toBeLessThanOrEqual(probe.page.innerWidth);

@@ -74,6 +74,20 @@ export const RANDOM: { metrics: Record<string, unknown>; genotype: FakeSearch['g
   { dominated: true, metrics: { test_acc: 0.96, latency_ms: 8.0, measured_cells_latency_ms: 7.1, predicted_latency_ms: 6.6 }, genotype: SWEEP[1].genotype },
 ];
 
+/** Where retrain-eval version 3 says a browser run was timed (Node runs say nothing: the old metrics). */
+export const BROWSER_TARGET = { target: 'browser', backend: 'wasm', browser: 'Chrome/156.0.8078.114', renderer: null };
+export const BROWSER_LABEL = 'browser (wasm, Chrome/156.0.8078.114)';
+
+/**
+ * SWEEP's cells timed in the browser, by SWEEP index: another order than Node's (Node: λ=0.5 fastest,
+ * then λ=0, then λ=0.1; browser: λ=0, then λ=0.5, then λ=0.1), the sums of cells in the same order.
+ */
+export const BROWSER_LATENCY: { latency_ms: number; measured_cells_latency_ms: number }[] = [
+  { latency_ms: 9, measured_cells_latency_ms: 8 },
+  { latency_ms: 4, measured_cells_latency_ms: 3 },
+  { latency_ms: 12, measured_cells_latency_ms: 10 },
+];
+
 /** What retrain-eval's manifests record (compute's environmentFingerprint), on two made-up machines. */
 export const MACHINE_A = { backend: 'wasm', tfjsVersion: '4.22.0', threads: 2, cpuModel: 'Test CPU A', cpuCores: 2, platform: 'linux-x64', gpu: null };
 export const MACHINE_B = { ...MACHINE_A, backend: 'tensorflow-gpu', cpuModel: 'Test CPU B', cpuCores: 16, gpu: 'NVIDIA H200' };
@@ -123,6 +137,12 @@ export interface SweepOptions {
   latencyData?: Record<string, unknown>;
   /** The machine retrain-eval timed on (default MACHINE_A). */
   machine?: Record<string, unknown>;
+  /**
+   * A second retrain stage, `retrain-browser`, timing the same searched cells in a browser
+   * (BROWSER_TARGET, BROWSER_LATENCY), gathered into runs after retrain-eval; `omit` lists SWEEP
+   * indices it leaves out (cells then timed in Node only).
+   */
+  withBrowser?: { omit?: number[] };
 }
 
 /** Seed 2 of a search: the same cell, one point less accurate and 0.2 ms slower. */
@@ -140,7 +160,12 @@ export async function makeFakeSweep(options: SweepOptions = {}): Promise<FakeSwe
   const environment = options.machine ?? MACHINE_A;
   const runMeta = (instance: string, inputs: Record<string, string>) => ({ stage: 'retrain-eval', output: 'metrics', instance, cacheKey: fakeId(`key:${instance}`), params: {}, inputs, environment });
   const seeds = options.withSeeds ? [1, 2] : [1];
-  for (const s of SWEEP.flatMap((x) => seeds.map((seed) => ({ ...x, seed, metrics: seed === 1 ? x.metrics : secondSeed(x.metrics) })))) {
+  const browserRuns: string[] = [];
+  const browserMetrics = (index: number, seed: number) => {
+    const metrics = { ...SWEEP[index].metrics, ...BROWSER_LATENCY[index], ...BROWSER_TARGET };
+    return seed === 1 ? metrics : secondSeed(metrics);
+  };
+  for (const s of SWEEP.flatMap((x, index) => seeds.map((seed) => ({ ...x, index, seed, metrics: seed === 1 ? x.metrics : secondSeed(x.metrics) })))) {
     const suffix = options.withSeeds ? `${s.lambda},seed=${s.seed}` : `${s.lambda}`;
     const instance = `darts-search@lambda=${suffix}`;
     const searchMeta = { stage: 'darts-search', instance, cacheKey: fakeId(`key:${instance}`), params: { lambda: s.lambda, seed: s.seed }, inputs: {} };
@@ -152,10 +177,18 @@ export async function makeFakeSweep(options: SweepOptions = {}): Promise<FakeSwe
     const metrics = { ...s.metrics, genotype: genotypeToText(s.genotype as Genotype) };
     const run = await writeArtifact(root, `metrics-${suffix}`, { 'metrics.json': JSON.stringify(metrics) }, runMeta(`retrain-eval@lambda=${suffix}`, runInputs));
     runs.push(run.dir);
+    if (options.withBrowser && !options.withBrowser.omit?.includes(s.index)) {
+      const instance = `retrain-browser@lambda=${suffix}`;
+      const meta = { ...runMeta(instance, runInputs), stage: 'retrain-browser' };
+      const browserRun = await writeArtifact(root, `browser-metrics-${suffix}`, { 'metrics.json': JSON.stringify({ ...browserMetrics(s.index, s.seed), genotype: metrics.genotype }) }, meta);
+      browserRuns.push(browserRun.dir);
+    }
     genotypes.push(g.dir);
     histories.push(h.dir);
     searches.push(sum.dir);
   }
+  // runs: [retrain-eval.metrics[*], retrain-browser.metrics[*]], the runner's multi-stage gather.
+  runs.push(...browserRuns);
   // Gathers arrive in pipeline order, which need not match each other: shuffle one to prove matching does not rely on position.
   const inputs: Record<string, string | string[]> = { runs, searches: [...searches].reverse(), genotypes, histories: [histories[2], histories[0], ...histories.slice(3), histories[1]] };
   if (options.withRandom) {

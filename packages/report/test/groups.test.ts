@@ -46,6 +46,25 @@ describe('mean ± standard deviation over seeds', () => {
     expect(hasReplicates(groups)).toBe(true);
     expect(hasReplicates(groupRows(rows.slice(3, 5)))).toBe(false);
     const md = groupsToMarkdown(groups);
-    expect(md).toContain('| retrain-eval@lambda=0 | search | 0 | – | 3 | 93.00 ± 3.61 | 7.00 ± 1.00 |');
+    expect(md).toContain('| retrain-eval@lambda=0 | search | node | 0 | – | 3 | 93.00 ± 3.61 | 7.00 ± 1.00 |');
+  });
+
+  it('never averages latencies of two targets: seeds of one configuration timed in Node and in a browser are two groups', () => {
+    const browser = { target: 'browser' as const, backend: 'wasm', browser: 'Chrome/156.0.8078.114' };
+    // One instance pattern, seeds 0–3: without the target in the key these four would be one group.
+    const rows = [
+      row({ instance: 'retrain-eval@lambda=1,seed=0', lambda: 1, seed: 0, latency_ms: 2 }),
+      row({ instance: 'retrain-eval@lambda=1,seed=1', lambda: 1, seed: 1, latency_ms: 4 }),
+      row({ instance: 'retrain-eval@lambda=1,seed=2', lambda: 1, seed: 2, latency_ms: 10, ...browser }),
+      row({ instance: 'retrain-eval@lambda=1,seed=3', lambda: 1, seed: 3, latency_ms: 14, ...browser }),
+      row({ instance: 'retrain-eval@lambda=1,seed=4', lambda: 1, seed: 4, latency_ms: 30, ...browser, backend: 'webgl' }),
+    ];
+    const groups = groupRows(rows);
+    expect(groups.map((g) => [g.group, g.target, g.runs, g.stats.latency_ms.mean])).toEqual([
+      ['retrain-eval@lambda=1', 'node', 2, 3],
+      ['retrain-eval@lambda=1', 'browser (wasm, Chrome/156.0.8078.114)', 2, 12],
+      ['retrain-eval@lambda=1', 'browser (webgl, Chrome/156.0.8078.114)', 1, 30],
+    ]);
+    expect(groupsToMarkdown(groups)).toContain('| retrain-eval@lambda=1 | search | browser (wasm, Chrome/156.0.8078.114) | 1 | – | 2 |');
   });
 });

@@ -16,6 +16,10 @@ const metrics: RunMetrics = {
   n_skip_normal: null,
   kind: null,
   genotype: null,
+  target: 'node',
+  backend: null,
+  browser: null,
+  renderer: null,
 };
 const run = (instance: string, inputIds: string[] = [], extra: Partial<RunMetrics> = {}): RunInfo => ({ id: `run-${instance}`, instance, inputIds, metrics: { ...metrics, ...extra } });
 const search = (instance: string, ids: string[] = []): SearchInfo => ({ key: instance, instance, ids, params: {} });
