@@ -7,5 +7,3 @@ export function quantile(values: readonly number[], q: number): number {
   const hi = Math.ceil(pos);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
-
-export { averageRanks as ranks, pearson, spearman } from '@lenna/core';

@@ -1,6 +1,5 @@
 import { createRng, kendallTauB, median, spearman } from '@lenna/core';
 
-export { averageRanks, kendallTauB, spearman } from '@lenna/core';
 
 /** Accuracy of predicted against measured latencies (both in ms), as the metrics table reports it. */
 export interface LatencyMetrics {
