@@ -1,5 +1,5 @@
-import { Bool, Field, Float32, Float64, Int32, Schema, Table, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
-import { requireColumns, UserError, type ColumnKind } from '@lenna/core';
+import { Bool, Float32, Float64, Int32, Table, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
+import { requireColumns, UserError, withSchemaMetadata, type ColumnKind } from '@lenna/core';
 import { DARTS_OPS } from '@lenna/nn';
 import type { BatchedCellShape, CellRow, CellShape } from './cell.js';
 
@@ -166,13 +166,7 @@ export function datasetTable(rows: readonly DatasetTableRow[], ops: readonly str
   for (const [name, { kind }] of Object.entries(MEASUREMENT_COLUMNS)) {
     columns[name] = vectorFromArray(rows.map((r) => r.measured[name as MeasurementColumn]), arrowType(kind));
   }
-  return withMetadata(new Table(columns), { [OPS_METADATA_KEY]: JSON.stringify(ops) });
-}
-
-function withMetadata(table: Table, meta: Record<string, string>): Table {
-  const merged = new Map(table.schema.metadata);
-  for (const [k, v] of Object.entries(meta)) merged.set(k, v);
-  return new Table(new Schema(table.schema.fields as Field[], merged), table.batches);
+  return withSchemaMetadata(new Table(columns), { [OPS_METADATA_KEY]: JSON.stringify(ops) });
 }
 
 /** The columns a data set must have for its rows to be read. */
