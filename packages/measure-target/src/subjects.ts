@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRng, deriveSeed } from '@lenna/core';
+import {
+  createEvalNetwork,
+  createOp,
+  createParamStore,
+  disposeStore,
+  factorizedReduce,
+  ParamBuilder,
+  reluConvBn,
+  sampledCells,
+  type CellShape,
+  type Genotype,
+  type Layer,
+  type OpName,
+} from '@lenna/nn';
+
+/**
+ * What a target times, as plain JSON (a request crosses into the browser page as it is). The same
+ * module builds it in Node and in the page: one implementation of every timed thing.
+ */
+
+export type BatchedCellShape = CellShape & { batch: number };
+
+/** One cell with one op per edge: `ops[choice[e]]` on edge e (`none` allowed), inputs and weights from `seed`. */
+export interface CellRequest {
+  shape: BatchedCellShape;
+  /** The op set `choice` indexes. */
+  ops: readonly string[];
+  choice: number[];
+  seed: number;
+}
+
+/** The two input preprocessing ops of a cell, named as they appear in dataset-gen's op lookup table. */
+export const PREPROCESS_RELU_CONV_BN = 'preprocess_relu_conv_bn';
+export const PREPROCESS_FACTORIZED_REDUCE = 'preprocess_factorized_reduce';
+
+/** One op alone at one place of a cell: a DARTS op or one of the two preprocessing ops. */
+export interface OpSite {
+  op: string;
+  stride: number;
+  cIn: number;
+  c: number;
+  hw: number;
+  batch: number;
+}
+
+/** An evaluation network of a genotype (weights from `seed`), fed a seeded random batch. */
+export interface NetworkRequest {
+  genotype: Genotype;
+  C: number;
+  layers: number;
+  numClasses: number;
+  inputChannels: number;
+  inputSize: number;
+  batch: number;
+  seed: number;
+}
+
+/** Something ready to time: `run` is one forward pass. */
+export interface TimedSubject {
+  run: () => tf.Tensor;
+  dispose: () => void;
+}
+
+/** Cells, ops and networks are timed as they run in an inference pass (BatchNorm on running statistics). */
+const INFERENCE = { training: false };
+
+/** The cell of a request, on inputs drawn from its seed (nn's sampledCells, as dataset-gen has always built them). */
+export function cellSubject(req: CellRequest): TimedSubject {
+  const family = sampledCells(req.shape, req.ops as OpName[], req.seed, INFERENCE);
+  try {
+    const cell = family.build(req.choice);
+    return {
+      run: cell.run,
+      dispose: () => {
+        cell.dispose();
+        family.dispose();
+      },
+    };
+  } catch (err) {
+    family.dispose();
+    throw err;
+  }
+}
+
+/**
+ * The op of an op-table site, built with nn's own constructors as the measured cells build it:
+ * search-style (non-affine BatchNorm, BatchNorm after pools), the preprocessing layers nn's
+ * createPreprocess uses; applied to a fixed random input of the site's shape.
+ */
+export function opSubject(site: OpSite, seed: number): TimedSubject {
+  const store = createParamStore();
+  const params = new ParamBuilder(store, createRng(seed));
+  const layer = siteLayer(params, site);
+  const x = randomBatch([site.batch, site.hw, site.hw, site.cIn], deriveSeed(seed, 'input'));
+  return {
+    run: () => {
+      const y = layer.apply(x, INFERENCE);
+      // Identity (skip_connect at stride 1) returns its input, which the timer would dispose after a run.
+      return y === x ? tf.clone(x) : y;
+    },
+    dispose: () => {
+      x.dispose();
+      disposeStore(store);
+    },
+  };
+}
+
+function siteLayer(params: ParamBuilder, site: OpSite): Layer {
+  switch (site.op) {
+    case PREPROCESS_RELU_CONV_BN:
+      return reluConvBn(params, site.cIn, site.c, false);
+    case PREPROCESS_FACTORIZED_REDUCE:
+      return factorizedReduce(params, site.cIn, site.c, false);
+    default:
+      return createOp(params, site.op as OpName, { c: site.c, stride: site.stride, affine: false, poolBatchNorm: true });
+  }
+}
+
+/**
+ * The whole evaluation network's inference forward pass (stem, cells, classifier) on a seeded random
+ * batch. Its weights are the seed's initial ones: a forward pass costs the same whatever the values.
+ */
+export function networkSubject(req: NetworkRequest): TimedSubject {
+  const { batch, ...config } = req;
+  const net = createEvalNetwork(config);
+  const x = randomBatch([batch, req.inputSize, req.inputSize, req.inputChannels], req.seed);
+  return {
+    run: () => net.forward(x, INFERENCE).logits,
+    dispose: () => {
+      x.dispose();
+      net.dispose();
+    },
+  };
+}
+
+function randomBatch(shape: [number, number, number, number], seed: number): tf.Tensor4D {
+  const rng = createRng(seed);
+  return tf.tensor4d(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+}
