@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cellShapeSchema } from '@lenna/latency-model';
+import { checkTargetParams, TARGET_PARAMS } from '@lenna/measure-target';
 import { DARTS_OP_NAMES } from './ops.js';
 
 /**
@@ -57,7 +58,10 @@ export const DatasetGenParamsSchema = z
     seed: z.number().int().min(0).default(0),
     /** Timed runs per op of the op lookup table (after `warmup` runs). */
     lutRuns: positiveInt.default(10),
+    /** Where cells are timed: this process (`node`) or headless Chromium (`browser`, with `browser.backend`). */
+    ...TARGET_PARAMS,
   })
-  .strict();
+  .strict()
+  .superRefine(checkTargetParams);
 
 export type DatasetGenParams = z.output<typeof DatasetGenParamsSchema>;

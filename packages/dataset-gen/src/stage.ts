@@ -1,7 +1,7 @@
-import { defineStage } from '@lenna/core';
-import { environmentFingerprint, initBackend } from '@lenna/compute';
+import { defineStage, withSchemaMetadata } from '@lenna/core';
+import { describeTarget, openTarget, targetEnvironment, targetMetadata } from '@lenna/measure-target';
 import { generateDataset, type GeneratedDataset } from './generate.js';
-import { createTfjsMeasurer } from './measure.js';
+import { createTimerMeasurer } from './measure.js';
 import { DatasetGenParamsSchema } from './params.js';
 
 export const DATASET_FILE = 'dataset.arrow';
@@ -10,7 +10,7 @@ export const OP_LUT_FILE = 'op-lut.arrow';
 export const stage = defineStage({
   name: 'dataset-gen',
   version: 2,
-  description: 'Measures the expected latency of sampled DARTS cells on this backend, and an op lookup table.',
+  description: 'Measures the expected latency of sampled DARTS cells on this backend (or in a browser), and an op lookup table.',
   params: DatasetGenParamsSchema,
   inputs: {},
   outputs: {
@@ -18,22 +18,27 @@ export const stage = defineStage({
     'op-lut': { kind: 'arrow', description: 'each op alone at every site the cells use: median and quantiles in ms' },
   },
   measures: true,
-  environment: () => environmentFingerprint(),
+  environment: (p) => targetEnvironment(p),
   async run(ctx) {
-    const backend = await initBackend({ quiet: true });
-    ctx.log(`dataset-gen: backend ${backend.name} (tfjs ${backend.tfjsVersion})`);
-    const result = await generateDataset({
-      params: ctx.params,
-      scratchDir: ctx.scratchDir,
-      measurer: createTfjsMeasurer(),
-      exclusive: (fn) => ctx.exclusive(fn),
-      progress: (event) => ctx.progress(event),
-      log: (message) => ctx.log(message),
-      signal: ctx.signal,
-    });
-    await ctx.writeTable('dataset', DATASET_FILE, result.dataset);
-    await ctx.writeTable('op-lut', OP_LUT_FILE, result.opLut);
-    ctx.log(summarise(result));
+    const target = await openTarget(ctx.params, ctx.log);
+    try {
+      ctx.log(`dataset-gen: measuring on ${describeTarget(target.label)}`);
+      const result = await generateDataset({
+        params: ctx.params,
+        scratchDir: ctx.scratchDir,
+        measurer: createTimerMeasurer(target.timer),
+        exclusive: (fn) => ctx.exclusive(fn),
+        progress: (event) => ctx.progress(event),
+        log: (message) => ctx.log(message),
+        signal: ctx.signal,
+      });
+      const measuredOn = targetMetadata(target.label);
+      await ctx.writeTable('dataset', DATASET_FILE, withSchemaMetadata(result.dataset, measuredOn));
+      await ctx.writeTable('op-lut', OP_LUT_FILE, withSchemaMetadata(result.opLut, measuredOn));
+      ctx.log(summarise(result));
+    } finally {
+      await target.close();
+    }
   },
 });
 

@@ -20,4 +20,12 @@ describe('params', () => {
     expect(DatasetGenParamsSchema.safeParse({ ops: ['conv_7x7'] }).success).toBe(false);
     expect(DatasetGenParamsSchema.safeParse({ oneHotFraction: 1.5 }).success).toBe(false);
   });
+
+  test('target: node by default; browser names its backend, and a browser block without target browser is an error', () => {
+    expect(DatasetGenParamsSchema.parse({})).toMatchObject({ target: 'node' });
+    expect(DatasetGenParamsSchema.parse({}).browser).toBeUndefined();
+    expect(DatasetGenParamsSchema.parse({ target: 'browser', browser: {} })).toMatchObject({ target: 'browser', browser: { backend: 'wasm' } });
+    const wrong = DatasetGenParamsSchema.safeParse({ browser: { backend: 'webgl' } });
+    expect(wrong.error?.issues.map((i) => i.path.join('.'))).toEqual(['browser']);
+  });
 });
