@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { datasetSpecSchema } from '@lenna/data';
+import { checkTargetParams, TARGET_PARAMS } from '@lenna/measure-target';
 
 const positiveInt = z.number().int().positive();
 
@@ -43,8 +44,11 @@ export const RetrainEvalParamsSchema = z
     dataset: datasetSpecSchema.default({ name: 'mnist', limit: 1000, seed: 0 }),
     seed: z.number().int().min(0).default(0),
     measure: MeasureSchema.default(MeasureSchema.parse({})),
+    /** Where the latencies are timed: this process (`node`) or headless Chromium (`browser`, with `browser.backend`). */
+    ...TARGET_PARAMS,
   })
-  .strict();
+  .strict()
+  .superRefine(checkTargetParams);
 
 export type RetrainEvalParams = z.output<typeof RetrainEvalParamsSchema>;
 export type MeasureParams = RetrainEvalParams['measure'];

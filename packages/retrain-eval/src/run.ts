@@ -1,5 +1,6 @@
 import { canonicalJson, sha256Hex, UserError, type StageContext } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
+import { describeTarget, openTarget, type TargetLabel } from '@lenna/measure-target';
 import { countMacs, countParams, createEvalNetwork, DARTS_OPS, genotypeOpCounts, genotypeToText, saveState, type EvalNetwork, type Genotype } from '@lenna/nn';
 import { shapeColumnValues, type ShapeColumnValues } from '@lenna/latency-model';
 import { loadDataset, type AugmentOptions, type ImageSet } from '@lenna/data';
@@ -9,6 +10,7 @@ import { loadModelFor, resolveMeasureBatch, type LoadedModel } from './model-inp
 import { genotypeChoice } from './one-hot.js';
 import type { RetrainEvalParams } from './params.js';
 import { historyTable, metricsTable, type RetrainMetrics } from './tables.js';
+import { webModelMetadata, writeWebModel } from './web-model.js';
 import { evaluateAccuracy, trainEvalNetwork } from './train.js';
 
 export const METRICS_JSON = 'metrics.json';
@@ -68,6 +70,7 @@ async function retrain(ctx: StageContext<RetrainEvalParams>, genotype: Genotype,
   try {
     const result = await trainAndMeasure(ctx, net, genotype, data, loaded, ops, batch, augment);
     await writeOutputs(ctx, net, genotype, result);
+    await writeWebModel(ctx, net, webModelMetadata(net, data.train, p.dataset));
   } finally {
     net.dispose();
   }
@@ -104,11 +107,18 @@ async function trainAndMeasure(
   const shapes = net.shapes;
   const predicted = loaded ? predictCells(loaded.model, genotype, shapes, batch) : null;
   const timing = { warmup: p.measure.warmup, runs: p.measure.runs, quantile: p.measure.quantile };
-  // Only the timing holds the machine alone; training above runs beside other stages.
-  const measured = await ctx.exclusive(async () => ({
-    networkMs: await measureNetwork(net, batch, timing, p.seed),
-    cellsMs: await measureCells(genotype, shapes, ops, batch, timing, p.seed),
-  }));
+  const target = await openTarget(p, ctx.log);
+  let measured: { networkMs: number; cellsMs: number[] };
+  try {
+    ctx.log(`retrain-eval: timing on ${describeTarget(target.label)}`);
+    // Only the timing holds the machine alone; training above runs beside other stages.
+    measured = await ctx.exclusive(async () => ({
+      networkMs: await measureNetwork(target.timer, net, batch, timing, p.seed),
+      cellsMs: await measureCells(target.timer, genotype, shapes, ops, batch, timing, p.seed),
+    }));
+  } finally {
+    await target.close();
+  }
   const latency = summariseLatency(shapes, measured.cellsMs, predicted, measured.networkMs);
   const metrics: RetrainMetrics = {
     test_acc: testAcc,
@@ -121,6 +131,7 @@ async function trainAndMeasure(
     genotype: genotypeToText(genotype),
     kind: genotypeKind(ctx.inputs.genotype),
     n_skip_normal: genotypeOpCounts(genotype).normal.skip,
+    ...measuredOn(target.label),
   };
   const cells = shapes.map((s, i): CellReport => ({
     index: s.index,
@@ -148,6 +159,11 @@ async function writeOutputs(ctx: StageContext<RetrainEvalParams>, net: EvalNetwo
   await ctx.writeTable('history', HISTORY_FILE, historyTable(history));
   const meta = { genotype: JSON.stringify(genotype), C: String(p.C), layers: String(p.layers), auxiliary: String(p.auxiliary), ...networkMeta(net) };
   await ctx.writeSafetensors('weights', WEIGHTS_FILE, saveState(net), meta);
+}
+
+/** Where the latencies were measured: the fields the report pairs runs of one genotype by. */
+function measuredOn(label: TargetLabel): Pick<RetrainMetrics, 'target' | 'backend' | 'browser' | 'renderer'> {
+  return { target: label.target, backend: label.backend, browser: label.browser, renderer: label.renderer };
 }
 
 function networkMeta(net: EvalNetwork): Record<string, string> {
