@@ -16,8 +16,8 @@ export function createTfjsMeasurer(): Measurer {
  */
 export function createTimerMeasurer(timer: LatencyTimer): Measurer {
   const measureCell = async (shape: BatchedCellShape, ops: readonly string[], _nodes: number, probs: number[][], protocol: CellProtocol): Promise<CellMeasurement> => {
-    const runs = { runs: protocol.runs, warmup: protocol.warmup };
-    const quantileMs = async (choice: number[]) => summarise(await timer.timeCell({ shape, ops, choice, seed: protocol.seed }, runs), protocol.quantile).quantileMs;
+    const { runs, warmup, seed } = protocol;
+    const quantileMs = async (choice: number[]) => summarise(await timer.timeCell({ shape, ops, choice, seed, runs, warmup }), protocol.quantile).quantileMs;
     return runLatencyProtocol(probs, quantileMs, protocol);
   };
 
@@ -31,7 +31,7 @@ export function createTimerMeasurer(timer: LatencyTimer): Measurer {
     await measureCell(shape, ops, nodes, uniform, protocol);
   };
 
-  const timeOp = (site: OpSite, opts: { runs: number; warmup: number; seed: number }) => timer.timeOp(site, opts.seed, { runs: opts.runs, warmup: opts.warmup });
+  const timeOp = (site: OpSite, opts: { runs: number; warmup: number; seed: number }) => timer.timeOp({ site, ...opts });
 
   return { timeOp, measureCell, warmUp };
 }

@@ -5,8 +5,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { CHROMIUM_HOW_TO, findChromium, UserError } from '@lenna/core';
 import type { BrowserBackend, ClassifyRequest, ClassifyResult, PageApi } from './page-api.js';
 import { serveFolders, type StaticServer } from './server.js';
-import type { CellRequest } from './subjects.js';
-import type { LatencyTimer } from './timer.js';
+import type { CellTimingRequest, LatencyTimer } from './timer.js';
 
 /** The page scripts/bundle.mjs builds: the package's dist/page (this file is in src/ or dist/). */
 export const PAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'page');
@@ -40,7 +39,7 @@ export interface BrowserTarget {
   url: string;
   classify(req: ClassifyRequest): Promise<ClassifyResult>;
   /** The page's output values of a request's cell (for tests). */
-  cellOutput(req: CellRequest): Promise<number[]>;
+  cellOutput(request: CellTimingRequest): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -135,9 +134,10 @@ type PageGlobal = { lenna: PageApi };
 
 function targetOn(page: Page, browser: Browser, server: StaticServer, info: BrowserInfo): BrowserTarget {
   const timer: LatencyTimer = {
-    timeCell: (req, runs) => page.evaluate((r, n) => (globalThis as unknown as PageGlobal).lenna.timeCell(r, n), req, runs),
-    timeOp: (site, seed, runs) => page.evaluate((s, k, n) => (globalThis as unknown as PageGlobal).lenna.timeOp(s, k, n), site, seed, runs),
-    timeNetwork: (req, runs) => page.evaluate((r, n) => (globalThis as unknown as PageGlobal).lenna.timeNetwork(r, n), req, runs),
+    clock: 'wall',
+    timeCell: (request) => page.evaluate((r) => (globalThis as unknown as PageGlobal).lenna.timeCell(r), request),
+    timeOp: (request) => page.evaluate((r) => (globalThis as unknown as PageGlobal).lenna.timeOp(r), request),
+    timeNetwork: (request) => page.evaluate((r) => (globalThis as unknown as PageGlobal).lenna.timeNetwork(r), request),
     close: () => close(),
   };
   let closing: Promise<void> | undefined;

@@ -1,4 +1,4 @@
-export { createLocalTimer, type LatencyTimer, type TimingRuns } from './timer.js';
+export { createLocalTimer, type LatencyTimer, type TimingRequest, type CellTimingRequest, type OpTimingRequest, type NetworkTimingRequest } from './timer.js';
 export {
   PREPROCESS_FACTORIZED_REDUCE,
   PREPROCESS_RELU_CONV_BN,
@@ -6,8 +6,7 @@ export {
   cellSubject,
   type BatchedCellShape,
   type TimedSubject,
-  type CellRequest,
-  type NetworkRequest,
+  type NetworkConfig,
   type OpSite,
 } from './subjects.js';
 export { BROWSER_BACKENDS, type BrowserBackend, type ClassifyRequest, type ClassifyResult } from './page-api.js';

@@ -1,5 +1,4 @@
-import type { CellRequest, NetworkRequest, OpSite } from './subjects.js';
-import type { TimingRuns } from './timer.js';
+import type { CellTimingRequest, NetworkTimingRequest, OpTimingRequest } from './timer.js';
 
 /** The tfjs backends a page can time on. */
 export const BROWSER_BACKENDS = ['wasm', 'webgl', 'webgpu'] as const;
@@ -37,11 +36,11 @@ export interface ClassifyResult {
 export interface PageApi {
   /** Sets the backend up (LENNA's kernels registered, as in Node); call once. */
   init(backend: BrowserBackend): Promise<PageInfo>;
-  timeCell(req: CellRequest, runs: TimingRuns): Promise<number[]>;
-  timeOp(site: OpSite, seed: number, runs: TimingRuns): Promise<number[]>;
-  timeNetwork(req: NetworkRequest, runs: TimingRuns): Promise<number[]>;
+  timeCell(request: CellTimingRequest): Promise<number[]>;
+  timeOp(request: OpTimingRequest): Promise<number[]>;
+  timeNetwork(request: NetworkTimingRequest): Promise<number[]>;
   /** The output values of a request's cell, one forward pass: lets a test check the page computes what Node does. */
-  cellOutput(req: CellRequest): Promise<number[]>;
+  cellOutput(request: CellTimingRequest): Promise<number[]>;
   /** Loads a graph model with tf.loadGraphModel and runs it on the images. */
   classify(req: ClassifyRequest): Promise<ClassifyResult>;
 }

@@ -22,15 +22,6 @@ import {
 
 export type BatchedCellShape = CellShape & { batch: number };
 
-/** One cell with one op per edge: `ops[choice[e]]` on edge e (`none` allowed), inputs and weights from `seed`. */
-export interface CellRequest {
-  shape: BatchedCellShape;
-  /** The op set `choice` indexes. */
-  ops: readonly string[];
-  choice: number[];
-  seed: number;
-}
-
 /** The two input preprocessing ops of a cell, named as they appear in dataset-gen's op lookup table. */
 export const PREPROCESS_RELU_CONV_BN = 'preprocess_relu_conv_bn';
 export const PREPROCESS_FACTORIZED_REDUCE = 'preprocess_factorized_reduce';
@@ -45,16 +36,14 @@ export interface OpSite {
   batch: number;
 }
 
-/** An evaluation network of a genotype (weights from `seed`), fed a seeded random batch. */
-export interface NetworkRequest {
+/** An evaluation network: nn's createEvalNetwork config without its seed (the request's). */
+export interface NetworkConfig {
   genotype: Genotype;
   C: number;
   layers: number;
   numClasses: number;
   inputChannels: number;
   inputSize: number;
-  batch: number;
-  seed: number;
 }
 
 /** Something ready to time: `run` is one forward pass. */
@@ -66,11 +55,11 @@ export interface TimedSubject {
 /** Cells, ops and networks are timed as they run in an inference pass (BatchNorm on running statistics). */
 const INFERENCE = { training: false };
 
-/** The cell of a request, on inputs drawn from its seed (nn's sampledCells, as dataset-gen has always built them). */
-export function cellSubject(req: CellRequest): TimedSubject {
+/** A cell with one op per edge, its weights and inputs drawn from `seed` (nn's sampledCells, as dataset-gen has always built them). */
+export function cellSubject(req: { shape: BatchedCellShape; ops: readonly string[]; choice: readonly number[]; seed: number }): TimedSubject {
   const family = sampledCells(req.shape, req.ops as OpName[], req.seed, INFERENCE);
   try {
-    const cell = family.build(req.choice);
+    const cell = family.build([...req.choice]);
     return {
       run: cell.run,
       dispose: () => {
@@ -122,10 +111,9 @@ function siteLayer(params: ParamBuilder, site: OpSite): Layer {
  * The whole evaluation network's inference forward pass (stem, cells, classifier) on a seeded random
  * batch. Its weights are the seed's initial ones: a forward pass costs the same whatever the values.
  */
-export function networkSubject(req: NetworkRequest): TimedSubject {
-  const { batch, ...config } = req;
-  const net = createEvalNetwork(config);
-  const x = randomBatch([batch, req.inputSize, req.inputSize, req.inputChannels], req.seed);
+export function networkSubject(config: NetworkConfig, batch: number, seed: number): TimedSubject {
+  const net = createEvalNetwork({ ...config, seed });
+  const x = randomBatch([batch, config.inputSize, config.inputSize, config.inputChannels], seed);
   return {
     run: () => net.forward(x, INFERENCE).logits,
     dispose: () => {

@@ -16,18 +16,22 @@ describe.skipIf(browser.skip)('the browser target (headless Chromium)', () => {
   afterAll(() => target?.close());
 
   it('starts LENNA’s page on the wasm backend and says which browser it is', () => {
+    expect(target.timer.clock).toBe('wall');
     expect(target.info).toMatchObject({ backend: 'wasm', tfjsVersion: tf.version.tfjs, renderer: null, wasm: { simd: expect.any(Boolean), threads: expect.any(Number) } });
     expect(target.info.browser).toMatch(/^(Headless)?Chrom(e|ium)\/\d+\./);
     expect(target.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
   });
 
   it('times cells, ops and networks in the page: `runs` positive samples each', async () => {
-    const cell = await target.timer.timeCell(TINY_CELL, { runs: 3, warmup: 1 });
-    const op = await target.timer.timeOp({ op: 'dil_conv_5x5', stride: 1, cIn: 4, c: 4, hw: 8, batch: 2 }, 0, { runs: 2, warmup: 0 });
-    const net = await target.timer.timeNetwork(
-      { genotype: { normal: [['sep_conv_3x3', 0], ['skip_connect', 1]], normal_concat: [2], reduce: [['max_pool_3x3', 0], ['avg_pool_3x3', 1]], reduce_concat: [2] }, C: 4, layers: 3, numClasses: 3, inputChannels: 1, inputSize: 8, batch: 2, seed: 0 },
-      { runs: 2, warmup: 0 },
-    );
+    const cell = await target.timer.timeCell(TINY_CELL);
+    const op = await target.timer.timeOp({ site: { op: 'dil_conv_5x5', stride: 1, cIn: 4, c: 4, hw: 8, batch: 2 }, seed: 0, runs: 2, warmup: 0 });
+    const net = await target.timer.timeNetwork({
+      network: { genotype: { normal: [['sep_conv_3x3', 0], ['skip_connect', 1]], normal_concat: [2], reduce: [['max_pool_3x3', 0], ['avg_pool_3x3', 1]], reduce_concat: [2] }, C: 4, layers: 3, numClasses: 3, inputChannels: 1, inputSize: 8 },
+      batch: 2,
+      seed: 0,
+      runs: 2,
+      warmup: 0,
+    });
     for (const [samples, runs] of [[cell, 3], [op, 2], [net, 2]] as const) {
       expect(samples).toHaveLength(runs);
       for (const ms of samples) expect(ms).toBeGreaterThan(0);
@@ -47,7 +51,7 @@ describe.skipIf(browser.skip)('the browser target (headless Chromium)', () => {
   });
 
   it('a request the page cannot build fails with the page’s own message', async () => {
-    await expect(target.timer.timeCell({ ...TINY_CELL, choice: [99] }, { runs: 1, warmup: 0 })).rejects.toThrow(/Choice index 99 is outside the op set/);
+    await expect(target.timer.timeCell({ ...TINY_CELL, choice: [99] })).rejects.toThrow(/Choice index 99 is outside the op set/);
   });
 
   it('puts the browser, its backend and renderer into the environment fingerprint', async () => {
@@ -65,7 +69,7 @@ describe.skipIf(browser.skip)('the browser target (headless Chromium)', () => {
     const t = webgl as BrowserTarget;
     try {
       expect(t.info.renderer).toEqual(expect.any(String));
-      expect(await t.timer.timeOp({ op: 'max_pool_3x3', stride: 1, cIn: 2, c: 2, hw: 4, batch: 1 }, 0, { runs: 2, warmup: 0 })).toHaveLength(2);
+      expect(await t.timer.timeOp({ site: { op: 'max_pool_3x3', stride: 1, cIn: 2, c: 2, hw: 4, batch: 1 }, seed: 0, runs: 2, warmup: 0 })).toHaveLength(2);
     } finally {
       await t.close();
     }

@@ -10,17 +10,21 @@ describe('the local timer (target node, and the page’s own)', () => {
   it('returns `runs` positive samples of a cell, an op and a network, and leaves no tensor behind', async () => {
     const timer = createLocalTimer();
     const before = tf.memory().numTensors;
-    const cell = await timer.timeCell(TINY_CELL, { runs: 3, warmup: 1 });
-    const op = await timer.timeOp({ op: PREPROCESS_FACTORIZED_REDUCE, stride: 2, cIn: 4, c: 4, hw: 8, batch: 2 }, 1, { runs: 2, warmup: 0 });
-    const net = await timer.timeNetwork(
-      { genotype: { normal: [['skip_connect', 0], ['sep_conv_3x3', 1], ['max_pool_3x3', 0], ['skip_connect', 2]], normal_concat: [2, 3], reduce: [['avg_pool_3x3', 0], ['dil_conv_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1]], reduce_concat: [2, 3] }, C: 4, layers: 3, numClasses: 3, inputChannels: 1, inputSize: 8, batch: 2, seed: 0 },
-      { runs: 2, warmup: 1 },
-    );
+    const cell = await timer.timeCell(TINY_CELL);
+    const op = await timer.timeOp({ site: { op: PREPROCESS_FACTORIZED_REDUCE, stride: 2, cIn: 4, c: 4, hw: 8, batch: 2 }, seed: 1, runs: 2, warmup: 0 });
+    const net = await timer.timeNetwork({
+      network: { genotype: { normal: [['skip_connect', 0], ['sep_conv_3x3', 1], ['max_pool_3x3', 0], ['skip_connect', 2]], normal_concat: [2, 3], reduce: [['avg_pool_3x3', 0], ['dil_conv_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1]], reduce_concat: [2, 3] }, C: 4, layers: 3, numClasses: 3, inputChannels: 1, inputSize: 8 },
+      batch: 2,
+      seed: 0,
+      runs: 2,
+      warmup: 1,
+    });
     for (const [samples, runs] of [[cell, 3], [op, 2], [net, 2]] as const) {
       expect(samples).toHaveLength(runs);
       for (const ms of samples) expect(ms).toBeGreaterThan(0);
     }
-    expect(await timer.timeOp({ op: 'none', stride: 1, cIn: 4, c: 4, hw: 8, batch: 2 }, 1, { runs: 4, warmup: 0 })).toEqual([0, 0, 0, 0]);
+    expect(await timer.timeOp({ site: { op: 'none', stride: 1, cIn: 4, c: 4, hw: 8, batch: 2 }, seed: 1, runs: 4, warmup: 0 })).toEqual([0, 0, 0, 0]);
+    expect(timer.clock).toBe('wall');
     expect(tf.memory().numTensors).toBe(before);
   });
 

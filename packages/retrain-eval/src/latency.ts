@@ -38,7 +38,7 @@ export async function measureCells(
   for (const shape of shapes.map((s) => ({ ...s, batch }))) {
     const key = shapeKey(shape);
     if (!byShape.has(key)) {
-      const samples = await timer.timeCell({ shape, ops, choice: genotypeChoice(g, cellType(shape), ops), seed }, timing);
+      const samples = await timer.timeCell({ shape, ops, choice: genotypeChoice(g, cellType(shape), ops), seed, runs: timing.runs, warmup: timing.warmup });
       byShape.set(key, summarise(samples, timing.quantile).quantileMs);
     }
     out.push(byShape.get(key)!);
@@ -52,7 +52,8 @@ export async function measureCells(
  */
 export async function measureNetwork(timer: LatencyTimer, net: EvalNetwork, batch: number, timing: TimingProtocol, seed: number): Promise<number> {
   const { genotype, C, layers, numClasses, inputChannels, inputSize } = net.config;
-  const samples = await timer.timeNetwork({ genotype, C, layers, numClasses, inputChannels, inputSize, batch, seed }, timing);
+  const network = { genotype, C, layers, numClasses, inputChannels, inputSize };
+  const samples = await timer.timeNetwork({ network, batch, seed, runs: timing.runs, warmup: timing.warmup });
   return summarise(samples, timing.quantile).quantileMs;
 }
 

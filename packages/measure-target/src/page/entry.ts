@@ -8,8 +8,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { registerLennaKernels } from '@lenna/compute';
 import { cellSubject } from '../subjects.js';
-import { createLocalTimer, type LatencyTimer } from '../timer.js';
-import type { CellRequest } from '../subjects.js';
+import { createLocalTimer, type CellTimingRequest, type LatencyTimer } from '../timer.js';
 import type { BrowserBackend, ClassifyRequest, ClassifyResult, PageApi, PageInfo } from '../page-api.js';
 
 let timer: LatencyTimer | undefined;
@@ -88,7 +87,7 @@ async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   }
 }
 
-async function cellOutput(req: CellRequest): Promise<number[]> {
+async function cellOutput(req: CellTimingRequest): Promise<number[]> {
   ready();
   const cell = cellSubject(req);
   try {
@@ -103,9 +102,9 @@ async function cellOutput(req: CellRequest): Promise<number[]> {
 
 const api: PageApi = {
   init,
-  timeCell: (req, runs) => ready().timeCell(req, runs),
-  timeOp: (site, seed, runs) => ready().timeOp(site, seed, runs),
-  timeNetwork: (req, runs) => ready().timeNetwork(req, runs),
+  timeCell: (request) => ready().timeCell(request),
+  timeOp: (request) => ready().timeOp(request),
+  timeNetwork: (request) => ready().timeNetwork(request),
   cellOutput,
   classify,
 };
