@@ -52,7 +52,7 @@ export interface MeasurementTarget {
 
 const browserOf = (p: TargetParams) => p.browser ?? { backend: 'wasm' as const };
 
-/** Opens the target the params name: this process's tfjs backend, or headless Chromium with LENNA's page. */
+/** Opens the target the params name: this process's tfjs backend, or headless Chromium with LENNA's page (`log` gets a note where its GPU backend draws in software). */
 export async function openTarget(p: TargetParams, log: (message: string) => void = () => undefined): Promise<MeasurementTarget> {
   if (p.target === 'node') {
     const backend = await initBackend({ quiet: true });
@@ -62,7 +62,6 @@ export async function openTarget(p: TargetParams, log: (message: string) => void
   const { backend, executable } = browserOf(p);
   const browser = await launchBrowserTarget({ backend, executable });
   const label: TargetLabel = { target: 'browser', backend, browser: browser.info.browser, renderer: browser.info.renderer };
-  log(`measuring in ${browser.info.browser} on its ${backend} backend${browser.info.renderer ? ` (${browser.info.renderer})` : ''}`);
   if (browser.info.renderer && /swiftshader/i.test(browser.info.renderer)) {
     log(`note: ${backend} draws with SwiftShader, Chromium's software renderer, so these timings describe this CPU, not a GPU`);
   }
@@ -105,7 +104,8 @@ export function targetMetadata(label: TargetLabel): Record<string, string> {
   };
 }
 
-/** One phrase for logs: `node (wasm)`, `browser Chrome/156.0.8078.114 (wasm)`. */
+/** One phrase for logs: `node (wasm)`, `browser Chrome/156.0.8078.114 (wasm)`, with the renderer where there is one. */
 export function describeTarget(label: TargetLabel): string {
-  return label.browser ? `browser ${label.browser} (${label.backend})` : `${label.target} (${label.backend})`;
+  const where = label.browser ? `browser ${label.browser}` : label.target;
+  return `${where} (${label.backend}${label.renderer ? `, ${label.renderer}` : ''})`;
 }

@@ -77,7 +77,8 @@ describe('where a measurement ran', () => {
     const browser = { target: 'browser', backend: 'webgl', browser: info.browser, renderer: info.renderer } as const;
     expect(targetMetadata(browser)).toEqual({ 'lenna.target': 'browser', 'lenna.backend': 'webgl', 'lenna.browser': 'Chrome/156.0.8078.114', 'lenna.renderer': 'ANGLE (SwiftShader)' });
     expect(targetMetadata({ target: 'node', backend: 'wasm', browser: null, renderer: null })).toEqual({ 'lenna.target': 'node', 'lenna.backend': 'wasm' });
-    expect(describeTarget(browser)).toBe('browser Chrome/156.0.8078.114 (webgl)');
+    expect(describeTarget(browser)).toBe('browser Chrome/156.0.8078.114 (webgl, ANGLE (SwiftShader))');
+    expect(describeTarget({ ...browser, backend: 'wasm', renderer: null })).toBe('browser Chrome/156.0.8078.114 (wasm)');
     expect(describeTarget({ target: 'node', backend: 'cpu', browser: null, renderer: null })).toBe('node (cpu)');
   });
 
