@@ -26,9 +26,9 @@ export async function serveFolders(mounts: Record<string, string>): Promise<Stat
   // Longest prefix first, so /model/ wins over /.
   const routes = Object.entries(mounts).sort(([a], [b]) => b.length - a.length);
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
-    const route = routes.find(([prefix]) => path.startsWith(prefix));
-    const file = route ? resolveInside(route[1], path.slice(route[0].length) || 'index.html') : undefined;
+    const path = requestPath(req.url);
+    const route = path === undefined ? undefined : routes.find(([prefix]) => path.startsWith(prefix));
+    const file = route ? resolveInside(route[1], path!.slice(route[0].length) || 'index.html') : undefined;
     if (!file || req.method !== 'GET') {
       res.writeHead(404).end();
       return;
@@ -48,6 +48,15 @@ export async function serveFolders(mounts: Record<string, string>): Promise<Stat
   });
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/`, close: () => closeServer(server) };
+}
+
+/** The decoded path of a request URL; undefined for one that does not decode. */
+function requestPath(url: string | undefined): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url ?? '/', 'http://127.0.0.1').pathname);
+  } catch {
+    return undefined;
+  }
 }
 
 function resolveInside(dir: string, relativePath: string): string | undefined {
