@@ -23,8 +23,13 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | und
     if (!isExecutableFile(path)) throw new UserError(`${variable}=${path} is not an executable file; point it at a Chromium or Chrome executable, or unset it.`);
     return path;
   }
+  return findOnPath(CHROMIUM_NAMES, env);
+}
+
+/** The first of `names` that is an executable file in a PATH folder (names in order of preference); undefined when none is. */
+export function findOnPath(names: readonly string[], env: NodeJS.ProcessEnv = process.env): string | undefined {
   const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
-  for (const name of CHROMIUM_NAMES) {
+  for (const name of names) {
     for (const dir of dirs) {
       const candidate = join(dir, name);
       if (isExecutableFile(candidate)) return candidate;

@@ -7,7 +7,7 @@ import { listFilesRecursive } from './hash.js';
 import { resolveStageInputs, type InputLocation } from './inputs.js';
 import { ProgressThrottle } from './progress.js';
 import { writeSafetensorsFile } from './safetensors.js';
-import type { InputArtifact, ProgressEvent, StageContext, StageDefinition, StageMessage } from './stage.js';
+import type { InputArtifact, ProgressEvent, RunFacts, StageContext, StageDefinition, StageMessage } from './stage.js';
 
 /** How a running stage talks to whoever runs it (the runner over IPC, stderr, or a test). */
 export interface StageChannel {
@@ -46,6 +46,7 @@ export interface StageContextOptions {
   scratchDir: string;
   instance: string;
   channel: StageChannel;
+  run?: RunFacts;
 }
 
 /** The ctx a stage's run() receives: every write lands in `<stagingDir>/<output>/<file>`. */
@@ -91,6 +92,7 @@ export function createStageContext(opts: StageContextOptions): StageContext<unkn
     log: (message) => channel.log(message),
     exclusive: (fn) => channel.exclusive(fn),
     signal: channel.signal,
+    run: opts.run,
   };
 }
 
@@ -111,6 +113,8 @@ export interface RunStageOptions {
   instance?: string;
   onEvent?: (message: StageMessage) => void;
   signal?: AbortSignal;
+  /** Facts about the run, as a runner would give them (tests). */
+  run?: RunFacts;
 }
 
 /** Run a stage in this process over plain folders (tests, `lenna stage`): same checks and ctx as the stage host. */
@@ -129,7 +133,7 @@ export async function runStageInProcess(stage: StageDefinition, opts: RunStageOp
     exclusive: (fn) => fn(),
     signal: opts.signal ?? new AbortController().signal,
   };
-  const ctx = createStageContext({ stage, params, inputs, gathered, stagingDir, scratchDir, instance: opts.instance ?? stage.name, channel });
+  const ctx = createStageContext({ stage, params, inputs, gathered, stagingDir, scratchDir, instance: opts.instance ?? stage.name, channel, run: opts.run });
   await stage.run(ctx);
   throttle.flush();
   await checkStageOutputs(stage, stagingDir);

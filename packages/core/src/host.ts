@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkStageOutputs, createStageContext, parseStageParams, type StageChannel } from './context.js';
-import { UserError, errorMessage, isUserError } from './errors.js';
+import { UserError, errorMessage, fsErrorAsUserError, isUserError } from './errors.js';
 import { resolveStageInputs } from './inputs.js';
 import { ProgressThrottle } from './progress.js';
 import type { ProgressEvent, RunnerMessage, StageDefinition, StageJob, StageMessage } from './stage.js';
@@ -82,6 +82,7 @@ function checkStageDefinition(value: unknown, packageName: string): StageDefinit
 export async function runStageJob(jobFile: string): Promise<number> {
   const interrupt = listenForInterrupts();
   const link = process.send ? new IpcLink(interrupt.signal) : undefined;
+  if (link) endWithRunner(interrupt);
   const label = `[${jobFile}]`;
   const throttle = new ProgressThrottle((event) => (link ? link.send({ type: 'progress', event }) : writeProgressLine(label, event)));
   try {
@@ -99,14 +100,16 @@ export async function runStageJob(jobFile: string): Promise<number> {
       exclusive: (fn) => (link ? link.exclusive(fn) : fn()),
       signal: interrupt.signal,
     };
-    const ctx = createStageContext({ stage, params, inputs, gathered, stagingDir: job.stagingDir, scratchDir: job.scratchDir, instance: job.instance, channel });
+    const ctx = createStageContext({ stage, params, inputs, gathered, stagingDir: job.stagingDir, scratchDir: job.scratchDir, instance: job.instance, channel, run: job.run });
     await stage.run(ctx);
     throttle.flush();
     await checkStageOutputs(stage, job.stagingDir);
     await link?.sendAndWait({ type: 'done' });
     return 0;
-  } catch (error) {
+  } catch (caught) {
     throttle.flush();
+    // A full disk or a permission problem is the user's to fix: one sentence, like any UserError.
+    const error = fsErrorAsUserError(caught) ?? caught;
     const userError = isUserError(error);
     const message = interrupt.signal.aborted ? `interrupted (${errorMessage(error)})` : errorMessage(error);
     process.stderr.write(`${userError || !(error instanceof Error) ? message : (error.stack ?? message)}\n`);
@@ -136,8 +139,28 @@ function writeProgressLine(label: string, event: ProgressEvent): void {
   process.stderr.write(`${label} ${event.label ?? 'progress'} ${amount}\n`);
 }
 
+/** How long a stage whose runner died gets to stop cleanly (save a checkpoint) before its process exits. */
+const ORPHAN_GRACE_MS = 3000;
+
+/**
+ * The runner's end closes the IPC channel: the stage is interrupted, and its process exits soon
+ * after even if the stage does not return, so no stage outlives its runner.
+ */
+function endWithRunner(interrupt: Interrupt): void {
+  process.once('disconnect', () => {
+    interrupt.abort('its runner ended');
+    setTimeout(() => process.exit(130), ORPHAN_GRACE_MS).unref();
+  });
+}
+
+interface Interrupt {
+  signal: AbortSignal;
+  abort(reason: string): void;
+  dispose(): void;
+}
+
 /** First SIGTERM/SIGINT aborts ctx.signal so the stage can stop cleanly; a second one exits at once. */
-function listenForInterrupts(): { signal: AbortSignal; dispose(): void } {
+function listenForInterrupts(): Interrupt {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals): void => {
     if (controller.signal.aborted) process.exit(130);
@@ -147,6 +170,9 @@ function listenForInterrupts(): { signal: AbortSignal; dispose(): void } {
   process.on('SIGINT', onSignal);
   return {
     signal: controller.signal,
+    abort(reason) {
+      if (!controller.signal.aborted) controller.abort(new Error(reason));
+    },
     dispose() {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
@@ -189,10 +215,14 @@ class IpcLink {
         this.signal.removeEventListener('abort', onAbort);
       };
       const onMessage = (message: unknown): void => {
-        const grant = message as RunnerMessage | undefined;
-        if (grant?.type === 'exclusive-grant' && grant.token === token) {
+        const answer = message as RunnerMessage | undefined;
+        if (answer?.token !== token) return;
+        if (answer.type === 'exclusive-grant') {
           cleanup();
           resolve();
+        } else if (answer.type === 'exclusive-refused') {
+          cleanup();
+          reject(new UserError(answer.message));
         }
       };
       const onDisconnect = (): void => {

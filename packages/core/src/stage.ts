@@ -49,6 +49,28 @@ export interface ProgressEvent {
   label?: string;
 }
 
+/**
+ * Facts about the pipeline run a stage instance is part of, for provenance (the report's header).
+ * NOT part of the cache key: a cached output keeps the facts of the run that made it, and a stage
+ * that writes them makes those outputs differ between two runs with one key. Only the report does,
+ * and only in its html output (see docs/architecture.md).
+ */
+export interface RunFacts {
+  /** LENNA's version (the repository's root package.json). */
+  lenna: string;
+  /** The Node.js version that runs the stages (`process.version`). */
+  node: string;
+  /** When this stage instance started, ISO 8601 UTC. */
+  date: string;
+  /** The git commit checked out where the pipeline file lies, and whether tracked files differ from it; null outside a git work tree. */
+  git: { commit: string; dirty: boolean } | null;
+  /**
+   * The pipeline file (relative to the git work tree, else its base name) and the sha256 of its bytes;
+   * its lock file and the sha256 of the lock's bytes when this stage started (null before the first run).
+   */
+  pipeline: { file: string; sha256: string; lockFile: string; lockSha256: string | null } | null;
+}
+
 export interface StageContext<P> {
   /** Fully resolved params (defaults applied) after validation by the stage's own schema. */
   params: P;
@@ -68,12 +90,15 @@ export interface StageContext<P> {
   progress(event: ProgressEvent): void;
   log(message: string): void;
   /**
-   * Holds the machine alone while `fn` runs: the runner grants it to one stage at a time and pauses
-   * every other running stage meanwhile. Stages that time things call this around the timing only.
+   * Holds the machine alone while `fn` runs, the one way a stage does: the runner grants it to one
+   * stage at a time, machine-wide (no other lenna process times meanwhile), and pauses its other
+   * running stages. Stages that time things call this around the timing only.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** Aborted on Ctrl-C / SIGTERM; long loops check it between steps. */
   signal: AbortSignal;
+  /** Facts about the run (commit, pipeline, date), when a runner gives them; never in the cache key. */
+  run?: RunFacts;
 }
 
 export interface StageDefinition<S extends z.ZodType = z.ZodType> {
@@ -84,10 +109,16 @@ export interface StageDefinition<S extends z.ZodType = z.ZodType> {
   params: S;
   inputs: Record<string, InputSpec>;
   outputs: Record<string, OutputSpec>;
-  /** True where outputs depend on this machine's timings: the env fingerprint joins the cache key. */
+  /** True where outputs depend on this machine's timings: the env fingerprint joins the cache key (nothing else; timing alone is ctx.exclusive). */
   measures: boolean;
-  /** Extra inputs to the cache key from files outside the store (a CIFAR-10 folder), from params. */
+  /** Extra inputs to the cache key from files outside the store (a CIFAR-10 folder's content), from params. */
   externalFingerprint?(params: z.output<S>): Promise<string | undefined>;
+  /**
+   * The params as they enter the cache key; default: all of them. A stage whose externalFingerprint
+   * covers a folder's content leaves that folder's path out here, so the same data at another path
+   * or on another machine is a cache hit.
+   */
+  keyParams?(params: z.output<S>): unknown;
   /** Environment fingerprint for `measures` stages (backend, versions, CPU, GPU). */
   environment?(params: z.output<S>): Promise<Record<string, unknown>>;
   run(ctx: StageContext<z.output<S>>): Promise<void>;
@@ -151,6 +182,8 @@ export interface StageJob {
   stagingDir: string;
   scratchDir: string;
   environment?: Record<string, unknown>;
+  /** Facts about the run for provenance; not part of the cache key. */
+  run?: RunFacts;
 }
 
 /** Messages the stage process sends to the runner (over execa's IPC channel). */
@@ -162,5 +195,5 @@ export type StageMessage =
   | { type: 'done' }
   | { type: 'error'; message: string; userError: boolean };
 
-/** Messages the runner sends to the stage process. */
-export type RunnerMessage = { type: 'exclusive-grant'; token: number };
+/** Messages the runner sends to the stage process: the machine is granted, or cannot be (the wait timed out). */
+export type RunnerMessage = { type: 'exclusive-grant'; token: number } | { type: 'exclusive-refused'; token: number; message: string };

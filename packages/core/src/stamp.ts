@@ -2,17 +2,18 @@ import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic, joinAll } from './fsutil.js';
 
 /**
- * A stat stamp: what the files of a verified artifact looked like (size, mtime, inode). While every
- * file still matches its stamp the store trusts the earlier hash check, so a no-op run never re-reads
- * large files. Any write changes mtime (or size, or the inode when a file is replaced), which forces a re-hash.
+ * A stat stamp: what the files of a verified artifact looked like (size, mtime, ctime, inode). While
+ * every file still matches its stamp the store trusts the earlier hash check, so a no-op run never
+ * re-reads large files. Any write through the file system changes ctime, which the writer cannot set
+ * back (mtime it can: `touch -d`), so it forces a re-hash.
  */
-export type Stamp = Record<string, { size: number; mtimeMs: number; ino: number }>;
+export type Stamp = Record<string, { size: number; mtimeMs: number; ctimeMs: number; ino: number; sha256?: string }>;
 
 export async function takeStamp(dir: string, files: string[]): Promise<Stamp> {
   const stamp: Stamp = {};
   for (const file of files) {
     const s = await stat(joinAll(dir, file));
-    stamp[file] = { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
+    stamp[file] = { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino };
   }
   return stamp;
 }
@@ -25,8 +26,9 @@ export async function readStamp(path: string): Promise<Stamp | undefined> {
   }
 }
 
+/** Best effort: a stamp only saves a later re-hash, so a read-only or full store just goes without. */
 export async function writeStamp(path: string, stamp: Stamp): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(stamp));
+  await writeFileAtomic(path, JSON.stringify(stamp)).catch(() => undefined);
 }
 
 export function stampsEqual(recorded: Stamp | undefined, current: Stamp): boolean {
@@ -36,6 +38,6 @@ export function stampsEqual(recorded: Stamp | undefined, current: Stamp): boolea
   return names.every((name) => {
     const a = recorded[name];
     const b = current[name];
-    return a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+    return a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
   });
 }

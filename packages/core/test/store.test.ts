@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,6 +18,22 @@ import {
 } from '../src/index.js';
 
 const run = promisify(execFile);
+
+/** Writes into a committed (read-only) file, as a user with write access or a faulty disk would. */
+async function tamper(file: string, data: string): Promise<void> {
+  await chmod(dirname(file), 0o755);
+  await chmod(file, 0o644).catch(() => undefined);
+  await writeFile(file, data);
+}
+
+/** The owner tag of a process that has exited: what a crashed run leaves in its temp names. */
+async function deadOwnerTag(): Promise<string> {
+  const child = await run(process.execPath, ['-e', 'process.stdout.write(require("fs").readFileSync("/proc/self/stat","utf8"))']).catch(() => undefined);
+  const stat = child?.stdout ?? '';
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const pid = Number(stat.split(' ')[0]) || 999_999;
+  return `~${hostname().replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 40)}+${pid}+${fields[19] ?? 0}~`;
+}
 const here = dirname(fileURLToPath(import.meta.url));
 const info: CommitInfo = { kind: 'files', stage: 'test-stage', output: 'out', cacheKey: 'key1', params: { a: 1 }, inputs: {} };
 
@@ -29,6 +45,7 @@ describe('ArtifactStore', () => {
     store = new ArtifactStore(join(root, 'artifacts'));
   });
   afterEach(async () => {
+    await run('chmod', ['-R', 'u+w', root]);
     await rm(root, { recursive: true, force: true });
   });
 
@@ -83,24 +100,83 @@ describe('ArtifactStore', () => {
     await expect(store.commit(await stage({ 'manifest.json': '{}' }), info)).rejects.toThrow(/reserved/);
   });
 
-  it('open() trusts the stat stamp (no re-hash) until a file changes; verify() always re-hashes', async () => {
+  it('open() trusts the stat stamp (no re-hash) while nothing wrote to the files; verify() always re-hashes', async () => {
+    const { id } = await store.commit(await stage({ 'data.bin': 'aaaa' }), info);
+    const stampFile = join(store.root, 'verified', `${id}.json`);
+    const stamp = JSON.parse(await readFile(stampFile, 'utf8'));
+    expect(Object.keys(stamp['data.bin']).sort()).toEqual(['ctimeMs', 'ino', 'mtimeMs', 'size']);
+    // A stamp that claims other bytes' stat forces a re-hash, which finds the content whole and re-stamps.
+    await writeFile(stampFile, JSON.stringify({ ...stamp, 'data.bin': { ...stamp['data.bin'], ctimeMs: 1 } }));
+    expect((await store.open(id))?.id).toBe(id);
+    expect(JSON.parse(await readFile(stampFile, 'utf8'))).toEqual(stamp);
+    expect((await store.verify(id)).ok).toBe(true);
+  });
+
+  it('open() catches a byte flipped in place with size and mtime put back (ctime changed)', async () => {
     const { id } = await store.commit(await stage({ 'data.bin': 'aaaa' }), info);
     const file = join(store.objectDir(id), 'data.bin');
     // A whole-second mtime can be put back exactly; verify() records the stamp with it.
     await utimes(file, 1_700_000_000, 1_700_000_000);
     expect((await store.verify(id)).ok).toBe(true);
-    // Same size, same inode, mtime put back: the stamp matches, so open() does not notice ...
-    await writeFile(file, 'bbbb');
+    const before = await stat(file);
+    await tamper(file, 'abaa');
     await utimes(file, 1_700_000_000, 1_700_000_000);
-    expect((await store.open(id))?.id).toBe(id);
-    // ... but a full verification does.
-    expect(await store.verify(id)).toMatchObject({ id, ok: false, problem: expect.stringMatching(/data\.bin has sha256/) });
+    const after = await stat(file);
+    expect([after.size, after.mtimeMs, after.ino]).toEqual([before.size, before.mtimeMs, before.ino]);
+    await expect(store.open(id)).rejects.toThrow(/data\.bin has sha256/);
+  });
+
+  it('open() and verify() catch a manifest edited into other valid JSON (the manifest is not part of the id)', async () => {
+    const { id } = await store.commit(await stage({ 'a.txt': 'a' }), info);
+    const path = join(store.objectDir(id), 'manifest.json');
+    const manifest = JSON.parse(await readFile(path, 'utf8'));
+    await tamper(path, JSON.stringify({ ...manifest, instance: 'someone-else' }, null, 2) + '\n');
+    await expect(store.open(id)).rejects.toThrow(/manifest\.json changed since the object was committed/);
+    expect(await store.verify(id)).toMatchObject({ ok: false, problem: 'manifest.json changed since the object was committed' });
+  });
+
+  it('commits read-only files and folders; remove() and quarantine() still work on them', async () => {
+    const { id } = await store.commit(await stage({ 'a.txt': 'a', 'sub/b.txt': 'b' }), info);
+    const dir = store.objectDir(id);
+    const mode = async (p: string) => (await stat(p)).mode & 0o777;
+    expect([await mode(join(dir, 'a.txt')), await mode(join(dir, 'sub/b.txt')), await mode(join(dir, 'manifest.json'))]).toEqual([0o444, 0o444, 0o444]);
+    expect([await mode(dir), await mode(join(dir, 'sub'))]).toEqual([0o555, 0o555]);
+    await store.remove(id);
+    expect(existsSync(dir)).toBe(false);
+    expect(await readdir(join(store.root, 'tmp'))).toEqual([]);
+  });
+
+  it('quarantine() moves a corrupt object aside with a note; a re-commit of its bytes clears the note', async () => {
+    const { id } = await store.commit(await stage({ 'a.txt': 'a' }), info);
+    await tamper(join(store.objectDir(id), 'a.txt'), 'x');
+    const result = await store.verify(id);
+    expect(result).toMatchObject({ ok: false, problem: expect.stringMatching(/a\.txt has sha256/) });
+    const note = await store.quarantine(id, result.problem as string);
+    expect(note).toMatchObject({ id, problem: result.problem });
+    expect(await store.open(id)).toBeUndefined();
+    expect(await store.quarantineNote(id)).toEqual(note);
+    expect(await readFile(join(note!.folder, 'a.txt'), 'utf8')).toBe('x');
+    expect(await store.list()).toEqual([]);
+    expect((await store.commit(await stage({ 'a.txt': 'a' }), info)).id).toBe(id);
+    expect(await store.quarantineNote(id)).toBeUndefined();
+    expect(await store.listQuarantine()).toEqual([note!.folder]);
+  });
+
+  it('a commit that fails before the object is in place gives the files back to the folder they came from', async () => {
+    const dir = await stage({ 'a.txt': 'a' });
+    await writeFile(join(store.root, 'objects'), 'not a folder');
+    await expect(store.commit(dir, info)).rejects.toThrow(/EEXIST|ENOTDIR/);
+    expect(await readdir(dir)).toEqual(['a.txt']);
+    expect(await readFile(join(dir, 'a.txt'), 'utf8')).toBe('a');
+    await rm(join(store.root, 'objects'));
+    const { id } = await store.commit(dir, info);
+    expect((await store.verify(id)).ok).toBe(true);
   });
 
   it('open() reports a file edited in place (mtime bumped) as corrupt, by id', async () => {
     const { id } = await store.commit(await stage({ 'data.bin': 'aaaa' }), info);
     const file = join(store.objectDir(id), 'data.bin');
-    await writeFile(file, 'abcd');
+    await tamper(file, 'abcd');
     const later = new Date(Date.now() + 5000);
     await utimes(file, later, later);
     const error = await store.open(id).catch((e: unknown) => e);
@@ -111,7 +187,7 @@ describe('ArtifactStore', () => {
 
   it('open() reports a changed size or a missing file as corrupt; a re-commit replaces the corrupt object', async () => {
     const { id } = await store.commit(await stage({ 'data.bin': 'aaaa', 'other.txt': 'o' }), info);
-    await writeFile(join(store.objectDir(id), 'data.bin'), 'aaaaa');
+    await tamper(join(store.objectDir(id), 'data.bin'), 'aaaaa');
     await expect(store.open(id)).rejects.toThrow(/data\.bin has 5 bytes, the manifest says 4/);
     await rm(join(store.objectDir(id), 'other.txt'));
     await expect(store.open(id)).rejects.toBeInstanceOf(CorruptArtifactError);
@@ -123,9 +199,9 @@ describe('ArtifactStore', () => {
 
   it('verify() notices files the manifest does not list and a broken manifest', async () => {
     const { id } = await store.commit(await stage({ 'a.txt': 'a' }), info);
-    await writeFile(join(store.objectDir(id), 'extra.txt'), 'x');
+    await tamper(join(store.objectDir(id), 'extra.txt'), 'x');
     expect((await store.verify(id)).problem).toMatch(/does not list: extra\.txt/);
-    await writeFile(join(store.objectDir(id), 'manifest.json'), '{not json');
+    await tamper(join(store.objectDir(id), 'manifest.json'), '{not json');
     await expect(store.open(id)).rejects.toThrow(/manifest\.json is not valid JSON/);
     expect(await store.verify('0'.repeat(64))).toEqual({ id: '0'.repeat(64), ok: false, problem: 'not in the store' });
   });
@@ -142,14 +218,23 @@ describe('ArtifactStore', () => {
     expect(await readdir(join(store.root, 'tmp'))).toEqual([]);
   });
 
-  it('leftovers of a crashed commit in tmp/ never appear as objects, and cleanTmp removes them', async () => {
-    const leftover = await stage({ 'half.bin': 'partial' });
-    await writeFile(join(leftover, 'manifest.json'), '{}');
+  it("leftovers of a crashed process never appear as objects; cleanTmp removes a dead owner's at once and keeps a live one's", async () => {
+    const live = await stage({ 'half.bin': 'partial' });
+    await writeFile(join(live, 'manifest.json'), '{}');
+    const gone = await deadOwnerTag();
+    const dead = join(store.root, 'tmp', `commit-abc-${gone}0a0b`);
+    await cp(live, dead, { recursive: true });
+    const untagged = join(store.root, 'tmp', 'foreign-folder');
+    await mkdir(untagged);
+    await mkdir(join(store.root, 'cache'), { recursive: true });
+    const deadTemp = join(store.root, 'cache', `k.json.tmp-${gone}ff`);
+    await writeFile(deadTemp, '{');
     expect(await store.list()).toEqual([]);
     await store.cleanTmp(60_000);
-    expect(existsSync(leftover)).toBe(true); // too young to be abandoned
+    expect([existsSync(live), existsSync(dead), existsSync(untagged), existsSync(deadTemp)]).toEqual([true, false, true, false]);
     await store.cleanTmp(0);
-    expect(existsSync(leftover)).toBe(false);
+    // A live owner's folder stays whatever its age; one without an owner goes once old enough.
+    expect([existsSync(live), existsSync(untagged)]).toEqual([true, false]);
   });
 
   it('remove() deletes an object; open() of an unknown id is undefined', async () => {

@@ -9,6 +9,8 @@ export interface HistoryRow {
   val_loss: number;
   val_acc: number;
   expected_latency_ms: number | null;
+  /** The predicted latency of the genotype α derives at the epoch's end (maxSkips applied), over the same cells as E[lat]. */
+  genotype_latency_ms: number | null;
   alpha_entropy: number;
   genotype: string;
   n_skip: number;
@@ -23,6 +25,7 @@ const COLUMN_TYPES = {
   val_loss: 'float',
   val_acc: 'float',
   expected_latency_ms: 'float',
+  genotype_latency_ms: 'float',
   alpha_entropy: 'float',
   genotype: 'utf8',
   n_skip: 'int',

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '@lenna/core';
-import { edgeCount, type BatchedCellShape, type CellShape, type LatencyModel } from '@lenna/latency-model';
+import { edgeCount, requireTrainedShapes, type BatchedCellShape, type CellKind, type CellShape, type LatencyModel } from '@lenna/latency-model';
 
 /** The latency model's questions about one network: one query per cell, at the model's batch size. */
 export interface LatencyTerm {
@@ -30,11 +30,30 @@ export function modelColumnOrder(modelOps: readonly string[], modelEdges: number
   return modelOps.map((op) => searchOps.indexOf(op));
 }
 
-export function createLatencyTerm(model: LatencyModel, shapes: CellShape[], searchOps: readonly string[], nodes: number, batch: number): LatencyTerm {
+/**
+ * The search asks the model about its network's cells as search cells, at `batch`; a shape the model
+ * was not trained on is a UserError naming it unless `allowExtrapolation`.
+ */
+export function createLatencyTerm(
+  model: LatencyModel,
+  shapes: CellShape[],
+  searchOps: readonly string[],
+  nodes: number,
+  batch: number,
+  options: { allowExtrapolation: boolean; kind: CellKind } = { allowExtrapolation: false, kind: 'search' },
+): LatencyTerm {
   const order = modelColumnOrder(model.ops, model.edges, searchOps, nodes);
   const identity = order.every((j, i) => j === i);
   const toModel = (probs: tf.Tensor2D): tf.Tensor2D => (identity ? probs : tf.gather(probs, order, 1));
-  const queries = shapes.map((s) => ({ ...s, batch }));
+  const queries: BatchedCellShape[] = shapes.map((s) => ({ ...s, batch, kind: options.kind }));
+  requireTrainedShapes(model, queries, {
+    allowExtrapolation: options.allowExtrapolation,
+    asker: 'darts-search',
+    fix:
+      options.kind === 'eval'
+        ? "measure it with dataset-gen (set its eval network to this search's latencyNetwork C and layers, input size and batch)"
+        : "measure it with dataset-gen (set its search network to this search's C, layers, input size and batch)",
+  });
   const reduction = shapes.map((s) => s.reduction);
   return {
     queries,

@@ -18,11 +18,13 @@ const opNameSchema = z.string().refine(isOpName, { message: `must be one of ${DA
 export const dartsSearchParams = z
   .object({
     lambda: z.number().min(0).default(0),
-    latencyLoss: z.enum(['additive', 'multiplicative']).default('additive'),
+    latencyLoss: z.enum(['additive', 'multiplicative', 'target']).default('additive'),
     /** Exponent of the multiplicative latency factor (log E[lat] / log L_ref)^beta. */
     beta: z.number().positive().default(0.6),
     /** Batch size the latency model is asked about; default: the one its training data was measured at. */
     latencyBatch: positiveInt.optional(),
+    /** Ask the latency model about cell shapes it was not trained on (else that is an error naming the shape). */
+    allowExtrapolation: z.boolean().default(false),
     epochs: positiveInt.default(4),
     warmupEpochs: z.number().int().min(0).default(0),
     order: z.enum(['first', 'second']).default('first'),
@@ -50,6 +52,10 @@ export const dartsSearchParams = z
     stepsPerEpoch: positiveInt.nullable().default(8),
     /** P-DARTS's limit on skip_connect edges in the derived normal cell; null: the official derivation, no limit. */
     maxSkips: z.number().int().min(0).nullable().default(2),
+    /** T of `latencyLoss: target`, in ms: what E[lat] (over the cells of `latencyNetwork`) should come to. */
+    targetMs: z.number().positive().optional(),
+    /** The network whose cells E[lat] sums over, at the search's image size; null: the search network. */
+    latencyNetwork: z.object({ C: positiveInt, layers: positiveInt }).strict().nullable().default(null),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -60,7 +66,21 @@ export const dartsSearchParams = z
     if (p.maxSkips !== null && p.ops.includes('skip_connect') && p.ops.every((op) => op === 'none' || op === 'skip_connect')) {
       ctx.addIssue({ code: 'custom', path: ['maxSkips'], message: `is ${p.maxSkips}, but ops has no op other than none and skip_connect to take a skip's place; add one or set maxSkips to null` });
     }
+    checkTarget(p, ctx);
   });
+
+/** `latencyLoss: target` needs its T and a λ that switches the term on; T alone would be ignored. */
+function checkTarget(p: { latencyLoss: string; targetMs?: number; lambda: number }, ctx: z.RefinementCtx): void {
+  if (p.latencyLoss === 'target' && p.targetMs === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['targetMs'], message: 'is missing: latencyLoss target needs the target latency in ms (e.g. targetMs: 5)' });
+  }
+  if (p.latencyLoss === 'target' && p.lambda === 0) {
+    ctx.addIssue({ code: 'custom', path: ['lambda'], message: 'is 0, so latencyLoss target would not act; give lambda > 0 (e.g. 1)' });
+  }
+  if (p.latencyLoss !== 'target' && p.targetMs !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['targetMs'], message: `is ${p.targetMs}, but latencyLoss is ${p.latencyLoss}; set latencyLoss: target or remove targetMs` });
+  }
+}
 
 export type DartsSearchParams = z.output<typeof dartsSearchParams>;
 export type SearchOps = OpName[];

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { canonicalJson, deriveSeed, sha256Hex, UserError, type ProgressEvent } from '@lenna/core';
 import { createBatcher, type Batcher, type BatcherState, type ImageSet } from '@lenna/data';
 import {
+  cellShapes,
   cosineLr,
   createSearchNetwork,
   createSearchStep,
@@ -9,6 +10,7 @@ import {
   NonFiniteError,
   saveCheckpoint,
   type ArchTerm,
+  type CellShape,
   type Genotype,
   type SearchNetwork,
   type SearchStep,
@@ -17,7 +19,7 @@ import {
 import type { LatencyModel } from '@lenna/latency-model';
 import { architectureLoss, type LatencyObjective } from './arch-loss.js';
 import type { SearchData } from './data.js';
-import { describeRow, epochRow, expectedMs } from './epoch-report.js';
+import { describeRow, epochRow, expectedMs, genotypeMs } from './epoch-report.js';
 import type { HistoryRow } from './history.js';
 import { createLatencyTerm, type LatencyTerm } from './latency.js';
 import type { DartsSearchParams } from './params.js';
@@ -41,6 +43,8 @@ export interface SearchResult {
   /** E[lat] (ms) at the initial and the final α; null without a latency model. */
   initialLatencyMs: number | null;
   finalLatencyMs: number | null;
+  /** The latency model's latency of `genotype` over the same cells; null without a latency model. */
+  genotypeLatencyMs: number | null;
   /** Epochs this call ran (the rest came from the checkpoint). */
   epochsRun: number;
 }
@@ -78,7 +82,8 @@ interface SearchState {
   reference: number | null;
 }
 
-const CHECKPOINT_FORMAT = 'lenna-darts-search-checkpoint-v2';
+// v3: history rows carry genotype_latency_ms.
+const CHECKPOINT_FORMAT = 'lenna-darts-search-checkpoint-v3';
 
 function createNetwork(params: DartsSearchParams, data: SearchData): SearchNetwork {
   return createSearchNetwork({
@@ -93,6 +98,15 @@ function createNetwork(params: DartsSearchParams, data: SearchData): SearchNetwo
   });
 }
 
+/**
+ * The cells E[lat] sums over: the search network's, or those of `latencyNetwork` (the evaluation
+ * network the genotype will be retrained in) at the search's image size and node count.
+ */
+export function latencyShapes(params: DartsSearchParams, net: SearchNetwork): CellShape[] {
+  const other = params.latencyNetwork;
+  return other ? cellShapes({ C: other.C, layers: other.layers, nodes: params.nodes, inputSize: net.config.inputSize }) : net.shapes;
+}
+
 /** The latency term of the architecture loss, for nn's step: E[lat](α) joined to CE by the objective. */
 function latencyArchTerm(latency: LatencyTerm | undefined, objective: LatencyObjective): ArchTerm | undefined {
   if (!latency || objective.lambda === 0) return undefined;
@@ -105,12 +119,18 @@ function latencyArchTerm(latency: LatencyTerm | undefined, objective: LatencyObj
 function setUp(setup: SearchSetup): Loop {
   const { params, data } = setup;
   const net = createNetwork(params, data);
-  const latency = setup.latency ? createLatencyTerm(setup.latency.model, net.shapes, params.ops, params.nodes, setup.latency.batch) : undefined;
+  // latencyNetwork: E[lat] sums over the evaluation network's cells, asked of the model as eval cells.
+  const latency = setup.latency
+    ? createLatencyTerm(setup.latency.model, latencyShapes(params, net), params.ops, params.nodes, setup.latency.batch, {
+        allowExtrapolation: params.allowExtrapolation,
+        kind: params.latencyNetwork ? 'eval' : 'search',
+      })
+    : undefined;
   const reference = expectedMs({ latency, net });
   if (params.latencyLoss === 'multiplicative' && params.lambda > 0 && reference !== null && reference <= 1e-3) {
     throw new UserError(`latencyLoss multiplicative needs E[lat] above 1 µs (log of µs stays positive), but the initial α gives ${reference} ms; use latencyLoss additive.`);
   }
-  const objective: LatencyObjective = { lambda: params.lambda, form: params.latencyLoss, beta: params.beta, reference: reference ?? 1 };
+  const objective: LatencyObjective = { lambda: params.lambda, form: params.latencyLoss, beta: params.beta, reference: reference ?? 1, targetMs: params.targetMs };
   const step = createSearchStep(net, {
     order: params.order,
     weightLr: params.lr,
@@ -212,18 +232,21 @@ export async function runSearch(setup: SearchSetup): Promise<SearchResult> {
       const began = performance.now();
       const lr = cosineLr(lr0, lrMin, epoch, epochs);
       const train = trainEpoch(loop, epoch, lr);
-      const row = epochRow({ net: loop.net, data: setup.data, batchSize: setup.params.batchSize, latency: loop.latency }, epoch, lr, train, (performance.now() - began) / 1000);
+      const source = { net: loop.net, data: setup.data, batchSize: setup.params.batchSize, latency: loop.latency, maxSkips: setup.params.maxSkips };
+      const row = epochRow(source, epoch, lr, train, (performance.now() - began) / 1000);
       loop.history.push(row);
       await save(loop, epoch + 1);
       setup.log(describeRow(row, epochs));
     }
+    const genotype = loop.net.genotype({ maxSkips: setup.params.maxSkips });
     return {
       net: loop.net,
       latency: loop.latency,
-      genotype: loop.net.genotype({ maxSkips: setup.params.maxSkips }),
+      genotype,
       history: loop.history,
       initialLatencyMs: loop.reference,
       finalLatencyMs: expectedMs(loop),
+      genotypeLatencyMs: genotypeMs(loop.latency, genotype, setup.params.ops),
       epochsRun: epochs - start,
     };
   } catch (error) {

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeSafetensorsFile } from '@lenna/core';
-import { latencyModelFrom, modelArtifact, SHAPE_FEATURES, type LatencyModel, type Transforms } from '@lenna/latency-model';
+import { CELL_FEATURES, cellShapes, latencyModelFrom, modelArtifact, nodesForEdges, SHAPE_FEATURES, shapeKey, type LatencyModel, type Transforms } from '@lenna/latency-model';
 
 /** Per-op cost in the exponent of the hand-made latency model: convolutions dear, skips cheap. */
 export const OP_COST: Record<string, number> = {
@@ -23,29 +23,46 @@ function transformsFor(ops: string[], edges: number): Transforms {
   const unit = { mean: 0, std: 1 };
   return {
     format: 'lenna-transforms',
-    version: 1,
+    version: 2,
     ops,
     edges,
-    featureOrder: [...SHAPE_FEATURES, ...probNames],
+    featureOrder: [...CELL_FEATURES, ...probNames],
     blockTypes: ['normal', 'reduction'],
     // A single measured batch: its standardiser has std 1 and mean ln(batch), as fitTransforms makes it.
     numeric: { c_prev_prev: unit, c_in: unit, c: unit, hw: unit, batch: { mean: Math.log(LATENCY_BATCH), std: 1 } },
+    additive: unit,
     probs: { mode: 'raw' },
     target: unit,
+    residual: unit,
   };
 }
 
+/** The network the hand model knows (as search cells at LATENCY_BATCH): the tests' tiny search network unless told. */
+export interface HandNetwork {
+  C: number;
+  layers: number;
+  inputSize: number;
+}
+const TINY_NETWORK: HandNetwork = { C: 2, layers: 3, inputSize: 8 };
+
 /**
- * A linear latency model with known weights: ln(ms) = −1 + 0.5·ln(c) + Σ_edges Σ_ops OP_COST[op]·p.
- * `latencyMs` below computes the same by hand.
+ * A linear latency model with known weights: ln(ms) = −1 + 0.5·ln(c) + Σ_edges Σ_ops OP_COST[op]·p,
+ * trained (it says) on the search cells of `network`. Its additive estimate is a constant 1 ms, which
+ * the unit standardiser maps to the feature 0. `latencyMs` below computes the same by hand.
  */
-export function handModel(ops: string[], edges: number): { json: ReturnType<typeof modelArtifact>['json']; tensors: ReturnType<typeof modelArtifact>['tensors']; model: LatencyModel } {
+export function handModel(
+  ops: string[],
+  edges: number,
+  network: HandNetwork = TINY_NETWORK,
+): { json: ReturnType<typeof modelArtifact>['json']; tensors: ReturnType<typeof modelArtifact>['tensors']; model: LatencyModel } {
   const t = transformsFor(ops, edges);
   const kernel = new Float32Array(t.featureOrder.length);
   kernel[SHAPE_FEATURES.indexOf('log_c')] = 0.5;
-  for (let e = 0; e < edges; e++) ops.forEach((op, k) => (kernel[SHAPE_FEATURES.length + e * ops.length + k] = OP_COST[op]));
+  for (let e = 0; e < edges; e++) ops.forEach((op, k) => (kernel[CELL_FEATURES.length + e * ops.length + k] = OP_COST[op]));
   const weights = { kernels: [tf.tensor2d(kernel, [kernel.length, 1])], biases: [tf.tensor1d([-1])] };
-  const { json, tensors } = modelArtifact(weights, t, [], 'relu');
+  const shapes = cellShapes({ ...network, nodes: nodesForEdges(edges) }).map((s) => shapeKey({ ...s, batch: LATENCY_BATCH, kind: 'search' }));
+  const additive = Object.fromEntries(shapes.map((key) => [key, { costs: new Array<number>(edges * ops.length).fill(0), constantMs: 1 }]));
+  const { json, tensors } = modelArtifact(weights, { transforms: t, hidden: [], activation: 'relu', base: 'none', shapes, additive });
   return { json, tensors, model: latencyModelFrom(json, weights) };
 }
 

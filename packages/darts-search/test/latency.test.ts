@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { cellShapes, edgeCount, type Genotype } from '@lenna/nn';
-import { tableToRows } from '@lenna/core';
+import { tableToRows, UserError } from '@lenna/core';
 import { architectureLoss } from '../src/arch-loss.js';
 import { genotypeProbs } from '../src/genotype-probs.js';
 import { historyTable, meanAlphaEntropy } from '../src/history.js';
@@ -77,6 +77,18 @@ describe('E[lat]', () => {
     expect(() => modelColumnOrder(TINY_OPS, 14, TINY_OPS, nodes)).toThrow(/14 edges/);
   });
 
+  it('asks about search cells at the batch, and names a shape the model was not trained on unless extrapolation is allowed', () => {
+    const { model } = handModel(TINY_OPS, edges);
+    expect(createLatencyTerm(model, shapes, TINY_OPS, nodes, 8).queries.every((q) => q.kind === 'search' && q.batch === 8)).toBe(true);
+    const wider = cellShapes({ C: 4, layers: 3, nodes, inputSize: 8 });
+    expect(() => createLatencyTerm(model, wider, TINY_OPS, nodes, 8)).toThrow(UserError);
+    expect(() => createLatencyTerm(model, wider, TINY_OPS, nodes, 8)).toThrow(/^darts-search would ask the latency model about the cell shape normal\|false\|12\|12\|4\|8\|8\|search \(block_type\|/);
+    expect(() => createLatencyTerm(model, shapes, TINY_OPS, nodes, 16)).toThrow(/\|16\|search/);
+    const term = createLatencyTerm(model, wider, TINY_OPS, nodes, 8, { allowExtrapolation: true });
+    expect(Number.isFinite(term.expectedForProbs(softmaxRows(randomAlphas(1)), softmaxRows(randomAlphas(2))))).toBe(true);
+    model.dispose();
+  });
+
 });
 
 describe('genotype probabilities', () => {
@@ -120,9 +132,10 @@ describe('architecture loss', () => {
 
 describe('history table', () => {
   it('keeps a missing E[lat] (no latency model) as null and types the integer columns', () => {
-    const row = { epoch: 0, train_loss: 1, train_acc: 0.5, val_loss: 1.1, val_acc: 0.4, expected_latency_ms: null, alpha_entropy: 2, genotype: 'N: x ; R: y', n_skip: 1, seconds: 3, lr: 0.025 };
-    const table = historyTable([row, { ...row, epoch: 1, expected_latency_ms: 2.5 }]);
+    const row = { epoch: 0, train_loss: 1, train_acc: 0.5, val_loss: 1.1, val_acc: 0.4, expected_latency_ms: null, genotype_latency_ms: null, alpha_entropy: 2, genotype: 'N: x ; R: y', n_skip: 1, seconds: 3, lr: 0.025 };
+    const table = historyTable([row, { ...row, epoch: 1, expected_latency_ms: 2.5, genotype_latency_ms: 1.25 }]);
     expect(String(table.schema.fields.find((f) => f.name === 'epoch')?.type)).toBe('Int32');
     expect(tableToRows(table).map((r) => r.expected_latency_ms)).toEqual([null, 2.5]);
+    expect(tableToRows(table).map((r) => r.genotype_latency_ms)).toEqual([null, 1.25]);
   });
 });

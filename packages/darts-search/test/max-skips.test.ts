@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@lenna/compute';
 import { readArrowFile, readSafetensorsFile, runStageInProcess, tableToRows } from '@lenna/core';
-import { edgeCount, genotypeFromAlphas, genotypeToText, type Genotype } from '@lenna/nn';
+import { cellShapes, edgeCount, genotypeFromAlphas, genotypeToText, type Genotype } from '@lenna/nn';
+import { genotypeProbs } from '../src/genotype-probs.js';
 import { dartsSearchParams } from '../src/params.js';
 import { stage } from '../src/stage.js';
-import { TINY_OPS, TINY_PARAMS, writeHandModel } from './helpers.js';
+import { latencyMs, TINY_OPS, TINY_PARAMS, writeHandModel } from './helpers.js';
 
 let root: string;
 beforeAll(async () => {
@@ -52,6 +53,13 @@ describe('maxSkips', () => {
     const history = tableToRows(await readArrowFile(join(dir, 'history', 'history.arrow')));
     expect(history.at(-1)!.genotype).toBe(genotypeToText(official));
     expect(history.at(-1)!.n_skip).toBe(skips(official));
+    // genotype_latency_ms is the written (limited) genotype's, not the history's unlimited one, over the search network's cells.
+    const cellsMs = (g: Genotype) => {
+      const p = genotypeProbs(g, TINY_OPS, TINY_PARAMS.nodes);
+      return cellShapes({ C: TINY_PARAMS.C, layers: TINY_PARAMS.layers, nodes: TINY_PARAMS.nodes, inputSize: 8 }).reduce((sum, s) => sum + latencyMs(TINY_OPS, s.c, s.reduction ? p.reduce : p.normal), 0);
+    };
+    expect(cellsMs(written)).not.toBeCloseTo(cellsMs(official), 3);
+    expect(history.at(-1)!.genotype_latency_ms).toBeCloseTo(cellsMs(written), 4);
     expect(JSON.parse(await readFile(join(dir, 'summary', 'summary.json'), 'utf8')).genotype_text).toBe(genotypeToText(written));
   });
 });

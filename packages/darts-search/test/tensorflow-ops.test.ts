@@ -36,7 +36,7 @@ interface StepResult {
 async function searchStep(backend: string, order: 'first' | 'second'): Promise<StepResult> {
   await tf.setBackend(backend);
   const net = createSearchNetwork(NET);
-  const { model } = handModel(NET.ops, edgeCount(NET.nodes));
+  const { model } = handModel(NET.ops, edgeCount(NET.nodes), NET);
   const latency = createLatencyTerm(model, net.shapes, NET.ops, NET.nodes, LATENCY_BATCH);
   const objective = { lambda: 0.5, form: 'additive' as const, beta: 0.6, reference: 1 };
   const step = createSearchStep(net, {

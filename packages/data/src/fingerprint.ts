@@ -1,41 +1,26 @@
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { rememberedDigest } from '@lenna/core';
 import { CIFAR_FILES, CIFAR_RECORDS_PER_BATCH, CIFAR_RECORD_BYTES } from './cifar.js';
 import { UserError } from './errors.js';
 import { fashionMnistFiles } from './fashion-mnist.js';
 import type { DatasetSpec } from './types.js';
 
-const EDGE_BYTES = 1024;
-
-async function edgesDigest(file: string, size: number): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(Math.min(EDGE_BYTES, size));
-    const tail = Buffer.alloc(Math.min(EDGE_BYTES, size));
-    await handle.read(head, 0, head.length, 0);
-    await handle.read(tail, 0, tail.length, size - tail.length);
-    return createHash('sha256').update(head).update(tail).digest('hex');
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
- * A cheap fingerprint of data files for the cache key, without reading them whole: sha256 over the
- * canonical JSON of each file's name, size, mtime (ms) and the sha256 of its first and last KB.
+ * The content of data files for the cache key: sha256 over each file's name, size and sha256. Neither
+ * the folder's path nor file times count, so a copy elsewhere (another machine, an imported store)
+ * gives the same fingerprint. Each file is hashed once and then remembered by its stat (core's
+ * rememberedDigest), so later runs cost a stat per file.
  */
-async function fingerprintFiles(files: string[]): Promise<string> {
+async function fingerprintFiles(files: string[], memoPath?: string): Promise<string> {
   const entries = [];
-  for (const file of files) {
-    const info = await stat(file);
-    entries.push({ name: basename(file), size: info.size, mtimeMs: Math.trunc(info.mtimeMs), edges: await edgesDigest(file, info.size) });
-  }
+  for (const file of files) entries.push({ name: basename(file), ...(await rememberedDigest(file, memoPath)) });
   return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
 }
 
-/** The fingerprint of a CIFAR-10 folder's six official files; a missing one is a UserError. */
-export async function fingerprintCifarFolder(path: string): Promise<string> {
+/** The content fingerprint of a CIFAR-10 folder's six official files; a missing one is a UserError. */
+export async function fingerprintCifarFolder(path: string, memoPath?: string): Promise<string> {
   const files = CIFAR_FILES.map((name) => join(path, name));
   for (const file of files) {
     const info = await stat(file).catch(() => undefined);
@@ -45,16 +30,26 @@ export async function fingerprintCifarFolder(path: string): Promise<string> {
       );
     }
   }
-  return fingerprintFiles(files);
+  return fingerprintFiles(files, memoPath);
 }
 
 /**
- * The fingerprint of the files a data set reads from outside the store (cifar10's folder,
- * fashion-mnist's, default path included), for a stage's `externalFingerprint`; undefined for sets
- * that live in the repository or are generated (mnist, synthetic) and for cifar10 without a path.
+ * A stage's externalFingerprint for a data set param: the content of the files it reads from outside
+ * the store (cifar10's folder, fashion-mnist's, default path included); undefined for sets that live in
+ * the repository or are generated (mnist, synthetic) and for cifar10 without a path.
  */
 export async function fingerprintDatasetFiles(spec: Pick<DatasetSpec, 'name' | 'path'>): Promise<string | undefined> {
   if (spec.name === 'cifar10') return spec.path ? fingerprintCifarFolder(spec.path) : undefined;
   if (spec.name === 'fashion-mnist') return fingerprintFiles(await fashionMnistFiles(spec.path));
   return undefined;
+}
+
+/** Data sets whose files fingerprintDatasetFiles keys by content: their path need not enter the cache key. */
+const CONTENT_KEYED: ReadonlySet<string> = new Set(['cifar10', 'fashion-mnist']);
+
+/** A data set param as it enters the cache key (a stage's keyParams): without the folder path that fingerprintDatasetFiles stands for. */
+export function portableDatasetSpec<T extends Pick<DatasetSpec, 'name' | 'path'>>(spec: T): T {
+  if (!CONTENT_KEYED.has(spec.name) || !spec.path) return spec;
+  const { path: _path, ...rest } = spec;
+  return rest as T;
 }

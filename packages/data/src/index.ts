@@ -5,7 +5,7 @@ export { splitForSearch, selectImages } from './subset.js';
 export { createBatcher, type Batcher, type BatcherOptions, type BatcherState, type BatchData } from './batcher.js';
 export { augmentImage, type AugmentOptions } from './augment.js';
 export { checkDataset } from './check.js';
-export { fingerprintCifarFolder, fingerprintDatasetFiles } from './fingerprint.js';
+export { fingerprintDatasetFiles, fingerprintCifarFolder, portableDatasetSpec } from './fingerprint.js';
 export { readIdx, parseIdx, readIdxImageSet, IDX_TYPES, type IdxArray, type IdxTypeName, type IdxErrorOptions } from './idx.js';
 export {
   FASHION_MNIST_CLASS_NAMES,

@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CIFAR_FILES, CIFAR_NORMALISATION, CIFAR_RECORD_BYTES, loadCifarRaw, readCifarBatch } from '../src/cifar.js';
 import { UserError } from '../src/errors.js';
-import { fingerprintCifarFolder } from '../src/fingerprint.js';
+import { fingerprintDatasetFiles, fingerprintCifarFolder, portableDatasetSpec } from '../src/fingerprint.js';
 import { checkDataset } from '../src/check.js';
 import { loadDataset, loadRawSplits } from '../src/load.js';
 import { normaliseRaw } from '../src/raw.js';
@@ -118,23 +118,43 @@ describe('CIFAR-10 folder', () => {
 });
 
 describe('fingerprintCifarFolder', () => {
-  it('is stable, and changes with a byte near either end, a size or an mtime', async () => {
-    const files = Object.fromEntries(CIFAR_FILES.map((name) => [name, records(2)]));
+  it('depends on the files\' content only: a copy elsewhere with other times matches, a flipped byte does not', async () => {
+    const memo = join(dir, 'digests.json');
+    const files = Object.fromEntries(CIFAR_FILES.map((name) => [name, records(3)]));
     const folder = await folderWith('fingerprint', files);
-    const first = await fingerprintCifarFolder(folder);
-    expect(first).toMatch(/^[0-9a-f]{64}$/);
-    expect(await fingerprintCifarFolder(folder)).toBe(first);
-    const file = join(folder, 'test_batch.bin');
+    const copy = await folderWith('fingerprint-copy', files);
     const stamp = new Date('2020-01-01T00:00:00Z');
-    await utimes(file, stamp, stamp);
-    const dated = await fingerprintCifarFolder(folder);
-    expect(dated).not.toBe(first);
-    const changed = records(2);
-    changed[changed.length - 1] ^= 1;
-    await writeFile(file, changed);
-    await utimes(file, stamp, stamp);
-    expect(await fingerprintCifarFolder(folder)).not.toBe(dated);
+    await utimes(join(copy, 'test_batch.bin'), stamp, stamp);
+    const first = await fingerprintCifarFolder(folder, memo);
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(await fingerprintCifarFolder(folder, memo)).toBe(first);
+    expect(await fingerprintCifarFolder(copy, memo)).toBe(first);
+    const changed = records(3);
+    changed[CIFAR_RECORD_BYTES + 17] ^= 1;
+    await writeFile(join(copy, 'data_batch_3.bin'), changed);
+    expect(await fingerprintCifarFolder(copy, memo)).not.toBe(first);
     await rm(join(folder, 'data_batch_2.bin'));
-    await expect(fingerprintCifarFolder(folder)).rejects.toThrow(/data_batch_2\.bin is missing/);
+    await expect(fingerprintCifarFolder(folder, memo)).rejects.toThrow(/data_batch_2\.bin is missing/);
+  });
+
+  it('hashes each file once and then trusts its stat until the file is written to', async () => {
+    const memo = join(dir, 'digests-2.json');
+    const folder = await folderWith('fingerprint-memo', Object.fromEntries(CIFAR_FILES.map((name) => [name, records(2)])));
+    const first = await fingerprintCifarFolder(folder, memo);
+    // A remembered digest is used as it stands while the file's stat is unchanged (proof that nothing is re-read) ...
+    const remembered = JSON.parse(await readFile(memo, 'utf8'));
+    const file = join(folder, 'test_batch.bin');
+    remembered[file].sha256 = 'f'.repeat(64);
+    await writeFile(memo, JSON.stringify(remembered));
+    expect(await fingerprintCifarFolder(folder, memo)).not.toBe(first);
+    // ... and any write to the file (a new ctime) makes it hashed again.
+    await writeFile(file, records(2));
+    expect(await fingerprintCifarFolder(folder, memo)).toBe(first);
+  });
+
+  it('portableDatasetSpec leaves the CIFAR-10 path out of the cache key, and fingerprintDatasetFiles stands for it', async () => {
+    expect(portableDatasetSpec({ name: 'cifar10' as const, path: '/data/cifar', limit: 5 })).toEqual({ name: 'cifar10', limit: 5 });
+    expect(portableDatasetSpec({ name: 'mnist' as const, limit: 5 })).toEqual({ name: 'mnist', limit: 5 });
+    expect(await fingerprintDatasetFiles({ name: 'mnist' })).toBeUndefined();
   });
 });

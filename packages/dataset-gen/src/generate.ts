@@ -1,39 +1,21 @@
 import type { Table } from 'apache-arrow';
-import type { ProgressEvent } from '@lenna/core';
-import type { LatencyProtocolOptions } from '@lenna/compute';
+import { deriveSeed, type ProgressEvent } from '@lenna/core';
+import { additiveMs, edgeCount, shapeKey, type AdditiveTable, type BatchedCellShape } from '@lenna/latency-model';
 import { datasetTable, type DatasetRow, type MeasuredRow } from './columns.js';
-import { additiveEstimateMs, lutSites, OpLookupTable, opLutTable, type LutEntry } from './lut.js';
-import { edgeCount, type BatchedCellShape } from '@lenna/latency-model';
+import { additiveTable, lutSites, OpLookupTable, opLutTable, type LutEntry } from './lut.js';
 import type { DatasetGenParams } from './params.js';
-import { loadLutCheckpoint, planFingerprint, RowLog, saveLutCheckpoint } from './resume.js';
-import { planRow, type RowPlanOptions } from './sampling.js';
-import { plannedShapes, type OpSite } from './shapes.js';
+import { calibrateReference, measureRow, referenceChoice, type ReferenceCell } from './protocol.js';
+import { loadCalibration, planFingerprint, RowLog, saveCalibration, type Calibration } from './resume.js';
+import { measurementOrder, planRow, type RowPlanOptions } from './sampling.js';
+import { plannedShapes } from './shapes.js';
+import type { LatencyTimer } from './timer.js';
 import { checkExplicitShapes, checkOpSet } from './validate.js';
-
-/** compute's protocol options; `seed` also seeds the cells' weights. */
-export type CellProtocol = LatencyProtocolOptions;
-
-export interface CellMeasurement {
-  meanMs: number;
-  resets: number;
-  converged: boolean;
-  cv: number;
-}
-
-/** What does the timing; the stage uses tfjs (`createTfjsMeasurer`), tests may use a model of cost. */
-export interface Measurer {
-  /** Timings (ms) of one op alone at this site, `runs` of them after `warmup`. */
-  timeOp(site: OpSite, opts: { runs: number; warmup: number; seed: number }): Promise<number[]>;
-  /** Expected latency of a cell of `shape` whose op per edge is sampled from `probs` (LENNA's protocol). */
-  measureCell(shape: BatchedCellShape, ops: readonly string[], nodes: number, probs: number[][], protocol: CellProtocol): Promise<CellMeasurement>;
-  /** Untimed runs before the first row of a shape (called under the lock). */
-  warmUp?(shape: BatchedCellShape, ops: readonly string[], nodes: number, seed: number): Promise<void>;
-}
 
 export interface GenerateOptions {
   params: DatasetGenParams;
   scratchDir: string;
-  measurer: Measurer;
+  /** What times the cells and ops (the stage: its target's timer, measure-target's; tests a model of cost). */
+  timer: LatencyTimer;
   /** Runs `fn` holding the machine alone (the runner's measurement lock). */
   exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
   progress?: (event: ProgressEvent) => void;
@@ -49,26 +31,35 @@ export interface GeneratedDataset {
   rows: DatasetRow[];
   lut: LutEntry[];
   shapes: BatchedCellShape[];
+  /** Each shape's reference cell, by shapeKey (empty with reference: false). */
+  references: Record<string, ReferenceCell>;
   /** Rows found in the scratch log and not measured again. */
   resumedRows: number;
 }
 
+/** The cells' weights and inputs: one seed per shape, so a shape's reference cell is built once. */
+export function weightsSeed(seed: number, shape: BatchedCellShape): number {
+  return deriveSeed(seed, `weights ${shapeKey(shape)}`);
+}
+
 export async function generateDataset(options: GenerateOptions): Promise<GeneratedDataset> {
   const { params } = options;
-  checkOpSet(params);
-  checkExplicitShapes(params.shapes);
   const shapes = plannedShapes(params);
+  const oneHotFractions = shapes.map((s) => (s.kind === 'eval' ? params.evalOneHotFraction : params.oneHotFraction));
+  checkOpSet(params, Math.max(...oneHotFractions));
+  checkExplicitShapes(params.shapes);
   const fingerprint = planFingerprint(params);
-  const lutEntries = await measureLut(options, shapes, fingerprint);
-  const lut = new OpLookupTable(lutEntries, params.quantile);
+  const calibration = await calibrate(options, shapes, fingerprint);
+  const lut = new OpLookupTable(calibration.lut, params.quantile);
+  const additive = additiveTable(shapes, params.ops, params.nodes, lut);
 
-  const planOptions: RowPlanOptions = { ...params, ops: params.ops };
+  const planOptions: RowPlanOptions = { ...params, oneHotFractions };
   const total = shapes.length * params.rowsPerShape;
   const log = await RowLog.open(options.scratchDir, fingerprint);
   const resumedRows = log.rows.size;
   if (resumedRows > 0) options.log?.(`resuming: ${resumedRows} of ${total} rows already measured`);
   try {
-    await measureRows(options, shapes, planOptions, total, log);
+    await measureRows(options, { shapes, planOptions, total, log, additive, references: calibration.references });
   } finally {
     await log.close();
   }
@@ -77,42 +68,54 @@ export async function generateDataset(options: GenerateOptions): Promise<Generat
   for (let index = 0; index < total; index++) {
     const plan = planRow(planOptions, index);
     const shape = shapes[plan.shapeIndex];
-    const lutLatencyMs = additiveEstimateMs(shape, plan.probs, params.ops, params.nodes, lut);
+    const lutLatencyMs = additiveMs(additive[shapeKey(shape)], plan.probs.flat());
     rows.push({ plan, shape, measured: log.rows.get(index)!, lutLatencyMs });
   }
   return {
-    dataset: datasetTable(rows, params.ops, edgeCount(params.nodes)),
-    opLut: opLutTable(lutEntries),
+    dataset: datasetTable(rows, params.ops, edgeCount(params.nodes), additive),
+    opLut: opLutTable(calibration.lut),
     rows,
-    lut: lutEntries,
+    lut: calibration.lut,
     shapes,
+    references: calibration.references,
     resumedRows,
   };
 }
 
-async function measureRows(
-  options: GenerateOptions,
-  shapes: BatchedCellShape[],
-  planOptions: RowPlanOptions,
-  total: number,
-  log: RowLog,
-): Promise<void> {
-  const { params, measurer } = options;
+interface RowWork {
+  shapes: BatchedCellShape[];
+  planOptions: RowPlanOptions;
+  total: number;
+  log: RowLog;
+  additive: AdditiveTable;
+  references: Record<string, ReferenceCell>;
+}
+
+/** Every row not in the log yet, in the seeded measurement order, each under the lock, each logged as it ends. */
+async function measureRows(options: GenerateOptions, work: RowWork): Promise<void> {
+  const { params, timer } = options;
   const exclusive = options.exclusive ?? ((fn) => fn());
+  const { log, total } = work;
   const eta = new EtaClock(total - log.rows.size);
-  const warmed = new Set<number>();
-  for (let index = 0; index < total; index++) {
+  for (const index of measurementOrder(total, params.seed)) {
     if (log.rows.has(index)) continue;
     throwIfInterrupted(options.signal, log.rows.size, total);
-    const plan = planRow(planOptions, index);
-    const shape = shapes[plan.shapeIndex];
-    const protocol = cellProtocol(params, plan.seed);
-    const m = await exclusive(async () => {
-      if (!warmed.has(plan.shapeIndex)) await measurer.warmUp?.(shape, params.ops, params.nodes, plan.seed);
-      warmed.add(plan.shapeIndex);
-      return measurer.measureCell(shape, params.ops, params.nodes, plan.probs, protocol);
-    });
-    const row: MeasuredRow = { index, latencyMs: m.meanMs, resets: m.resets, converged: m.converged, cv: m.cv };
+    const plan = planRow(work.planOptions, index);
+    const shape = work.shapes[plan.shapeIndex];
+    const key = shapeKey(shape);
+    const reference = params.reference ? work.references[key] : undefined;
+    const m = await exclusive(() =>
+      measureRow(timer, { shape, probs: plan.probs, gateSeed: plan.gateSeed }, params.ops, work.additive[key], reference, params, weightsSeed(params.seed, shape)),
+    );
+    const row: MeasuredRow = {
+      index,
+      latencyMs: m.meanMs,
+      seMs: Number.isFinite(m.seMs) ? m.seMs : null,
+      referenceMs: reference?.ms ?? null,
+      resets: m.resets,
+      converged: m.converged,
+      cv: m.cv,
+    };
     await log.append(row);
     eta.tick();
     const done = log.rows.size;
@@ -121,31 +124,40 @@ async function measureRows(
   }
 }
 
-export function cellProtocol(params: DatasetGenParams, seed: number): CellProtocol {
-  const { runs, quantile, threshold, hits, maxResets, warmup } = params;
-  return { runs, quantile, threshold, hits, maxResets, warmup, seed };
-}
-
-async function measureLut(options: GenerateOptions, shapes: BatchedCellShape[], fingerprint: string): Promise<LutEntry[]> {
-  const saved = await loadLutCheckpoint(options.scratchDir, fingerprint);
+/** The op table, then each shape's reference cell: measured once per plan, reloaded by a resumed run. */
+async function calibrate(options: GenerateOptions, shapes: BatchedCellShape[], fingerprint: string): Promise<Calibration> {
+  const saved = await loadCalibration(options.scratchDir, fingerprint);
   if (saved) return saved;
-  const { params, measurer } = options;
+  const { params, timer } = options;
   const exclusive = options.exclusive ?? ((fn) => fn());
   const sites = lutSites(shapes, params.nodes, params.ops);
   const opts = { runs: params.lutRuns, warmup: params.warmup, seed: params.seed };
-  const entries: LutEntry[] = [];
-  // One lock for the whole table: it is short, and per-op locking would let other stages interleave.
+  const lut: LutEntry[] = [];
+  const references: Record<string, ReferenceCell> = {};
+  // One lock for the whole table and one for the references: short, and per-op locking would let other stages interleave.
   await exclusive(async () => {
     // One untimed pass first: the process's first ops run slow (JIT tiers, kernels met for the first time).
-    for (const site of sites) await measurer.timeOp(site, { runs: 1, warmup: 0, seed: params.seed });
+    for (const site of sites) if (site.op !== 'none') await timer.timeOp({ site, runs: 1, warmup: 0, seed: params.seed });
     for (const site of sites) {
       throwIfInterrupted(options.signal, 0, 0);
-      entries.push({ ...site, samplesMs: await measurer.timeOp(site, opts) });
-      options.progress?.({ done: entries.length, total: sites.length, label: `op lut ${entries.length}/${sites.length}` });
+      // A discrete cell skips a `none` edge entirely, so it costs nothing there.
+      const samplesMs = site.op === 'none' ? new Array<number>(params.lutRuns).fill(0) : await timer.timeOp({ site, ...opts });
+      lut.push({ ...site, samplesMs });
+      options.progress?.({ done: lut.length, total: sites.length, label: `op lut ${lut.length}/${sites.length}` });
     }
   });
-  await saveLutCheckpoint(options.scratchDir, fingerprint, entries);
-  return entries;
+  // Every shape's reference, also where reference is off: its warm-up visits warm the process up for the shape.
+  await exclusive(async () => {
+    for (const [i, shape] of shapes.entries()) {
+      throwIfInterrupted(options.signal, 0, 0);
+      const choice = referenceChoice(shape, params.ops, params.nodes, params.seed);
+      references[shapeKey(shape)] = await calibrateReference(timer, shape, params.ops, choice, params, params.referenceVisits, weightsSeed(params.seed, shape));
+      options.progress?.({ done: i + 1, total: shapes.length, label: `reference cells ${i + 1}/${shapes.length}` });
+    }
+  });
+  const calibration = { lut, references };
+  await saveCalibration(options.scratchDir, fingerprint, calibration);
+  return calibration;
 }
 
 function throwIfInterrupted(signal: AbortSignal | undefined, done: number, total: number): void {

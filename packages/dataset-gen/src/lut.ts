@@ -1,5 +1,5 @@
 import { Bool, Float64, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow';
-import type { BatchedCellShape } from '@lenna/latency-model';
+import { additiveMs, shapeKey, type AdditiveCoefficients, type AdditiveTable, type BatchedCellShape } from '@lenna/latency-model';
 import { edgeSites, preprocessSites, type OpSite } from './shapes.js';
 import { quantile } from './stats.js';
 
@@ -9,7 +9,7 @@ export interface LutEntry extends OpSite {
 }
 
 export function siteKey(s: OpSite): string {
-  return [s.op, s.stride, s.cIn, s.c, s.hw, s.batch].join(':');
+  return [s.op, s.stride, s.cIn, s.c, s.hw, s.batch, s.kind].join(':');
 }
 
 /** Every op site the given shapes need, once each: each op at each edge geometry, and the preprocessing. */
@@ -18,7 +18,7 @@ export function lutSites(shapes: readonly BatchedCellShape[], nodes: number, ops
   const add = (site: OpSite) => sites.set(siteKey(site), site);
   for (const shape of shapes) {
     for (const { stride, hw } of edgeSites(shape, nodes)) {
-      for (const op of ops) add({ op, stride, cIn: shape.c, c: shape.c, hw, batch: shape.batch });
+      for (const op of ops) add({ op, stride, cIn: shape.c, c: shape.c, hw, batch: shape.batch, kind: shape.kind });
     }
     preprocessSites(shape).forEach(add);
   }
@@ -45,9 +45,24 @@ export class OpLookupTable {
 }
 
 /**
- * The additive hypothesis ("L(one block) = sum(L(op))"): Σ_edges Σ_ops p·LUT(op at that edge) plus the
- * two preprocessing ops. It ignores the node sums, the concatenation and any overlap between ops.
+ * The additive hypothesis ("L(one block) = sum(L(op))") as a linear function of a shape's
+ * probabilities: the cost of each op at each edge (edge-major) and the two preprocessing ops as the
+ * constant. It ignores the node sums, the concatenation and any overlap between ops.
  */
+export function additiveCoefficients(shape: BatchedCellShape, ops: readonly string[], nodes: number, lut: OpLookupTable): AdditiveCoefficients {
+  const costs = edgeSites(shape, nodes).flatMap(({ stride, hw }) =>
+    ops.map((op) => lut.latencyMs({ op, stride, cIn: shape.c, c: shape.c, hw, batch: shape.batch, kind: shape.kind })),
+  );
+  const constantMs = preprocessSites(shape).reduce((sum, site) => sum + lut.latencyMs(site), 0);
+  return { costs, constantMs };
+}
+
+/** The coefficients of every shape, by shapeKey (the data set's `lenna.additive` metadata). */
+export function additiveTable(shapes: readonly BatchedCellShape[], ops: readonly string[], nodes: number, lut: OpLookupTable): AdditiveTable {
+  return Object.fromEntries(shapes.map((shape) => [shapeKey(shape), additiveCoefficients(shape, ops, nodes, lut)]));
+}
+
+/** Σ_edges Σ_ops p·LUT(op at that edge) plus the two preprocessing ops. */
 export function additiveEstimateMs(
   shape: BatchedCellShape,
   probs: readonly (readonly number[])[],
@@ -55,15 +70,12 @@ export function additiveEstimateMs(
   nodes: number,
   lut: OpLookupTable,
 ): number {
-  let total = 0;
-  edgeSites(shape, nodes).forEach(({ stride, hw }, edge) => {
-    ops.forEach((op, o) => {
-      const p = probs[edge][o];
-      if (p > 0) total += p * lut.latencyMs({ op, stride, cIn: shape.c, c: shape.c, hw, batch: shape.batch });
-    });
-  });
-  for (const site of preprocessSites(shape)) total += lut.latencyMs(site);
-  return total;
+  return additiveMs(additiveCoefficients(shape, ops, nodes, lut), probs.flat());
+}
+
+/** The additive estimate of one discrete cell (op `choice[e]` on edge e): the protocol's control variate. */
+export function choiceAdditiveMs(coefficients: AdditiveCoefficients, choice: readonly number[], ops: number): number {
+  return choice.reduce((sum, k, e) => sum + coefficients.costs[e * ops + k], coefficients.constantMs);
 }
 
 /** The `op-lut` output: one row per op site with median, quantiles and minimum in ms. */
@@ -78,6 +90,7 @@ export function opLutTable(entries: readonly LutEntry[]): Table {
     c: vectorFromArray(col((e) => e.c), new Int32()),
     hw: vectorFromArray(col((e) => e.hw), new Int32()),
     batch: vectorFromArray(col((e) => e.batch), new Int32()),
+    cell_kind: vectorFromArray(col((e) => e.kind), new Utf8()),
     median_ms: vectorFromArray(stat(0.5), new Float64()),
     q10_ms: vectorFromArray(stat(0.1), new Float64()),
     q40_ms: vectorFromArray(stat(0.4), new Float64()),

@@ -3,9 +3,16 @@ import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/prom
 import { join } from 'node:path';
 import type { MeasuredRow } from './columns.js';
 import type { LutEntry } from './lut.js';
+import type { ReferenceCell } from './protocol.js';
 
 export const ROWS_LOG = 'rows.jsonl';
-export const LUT_CHECKPOINT = 'op-lut.json';
+export const CALIBRATION_FILE = 'calibration.json';
+
+/** What a run measures before its rows: the op table and each shape's reference cell (by shapeKey). */
+export interface Calibration {
+  lut: LutEntry[];
+  references: Record<string, ReferenceCell>;
+}
 
 /** Identifies the plan a scratch folder belongs to, so rows of another plan are never mixed in. */
 export function planFingerprint(params: unknown): string {
@@ -86,13 +93,13 @@ function parseLine<T>(line: string | undefined): T | undefined {
   }
 }
 
-/** The measured op lookup table, saved once so a resumed run reuses it (its rows' estimates stay the same). */
-export async function saveLutCheckpoint(dir: string, fingerprint: string, entries: LutEntry[]): Promise<void> {
-  const path = join(dir, LUT_CHECKPOINT);
+/** The calibration, saved once so a resumed run reuses it (its rows' estimates and references stay the same). */
+export async function saveCalibration(dir: string, fingerprint: string, calibration: Calibration): Promise<void> {
+  const path = join(dir, CALIBRATION_FILE);
   const tmp = `${path}.tmp`;
   const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(JSON.stringify({ fingerprint, entries }));
+    await handle.writeFile(JSON.stringify({ fingerprint, calibration }));
     await handle.sync();
   } finally {
     await handle.close();
@@ -100,10 +107,10 @@ export async function saveLutCheckpoint(dir: string, fingerprint: string, entrie
   await rename(tmp, path);
 }
 
-export async function loadLutCheckpoint(dir: string, fingerprint: string): Promise<LutEntry[] | undefined> {
+export async function loadCalibration(dir: string, fingerprint: string): Promise<Calibration | undefined> {
   try {
-    const saved = JSON.parse(await readFile(join(dir, LUT_CHECKPOINT), 'utf8')) as { fingerprint: string; entries: LutEntry[] };
-    return saved.fingerprint === fingerprint ? saved.entries : undefined;
+    const saved = JSON.parse(await readFile(join(dir, CALIBRATION_FILE), 'utf8')) as { fingerprint: string; calibration: Calibration };
+    return saved.fingerprint === fingerprint ? saved.calibration : undefined;
   } catch {
     return undefined;
   }

@@ -47,8 +47,14 @@ export interface RowPlan {
   radius: number;
   /** [edge][op] probabilities: exactly the distribution the measured cells are sampled from. */
   probs: number[][];
-  /** Seed of the op sampling and cell weights while measuring this row. */
+  /** Seed of the row's α (or its one-hot cell). */
   seed: number;
+  /**
+   * Seed of the op sampling while measuring the row: its own stream. Drawn from the α's stream, the
+   * first resets' gates would be the very numbers that set the row's probabilities, a sampling error
+   * that is a function of the features (a model could learn it).
+   */
+  gateSeed: number;
 }
 
 export interface RowPlanOptions {
@@ -57,20 +63,30 @@ export interface RowPlanOptions {
   ops: readonly string[];
   radii: readonly number[];
   rowsPerShape: number;
-  oneHotFraction: number;
+  /** The share of one-hot rows of each shape, by shape index. */
+  oneHotFractions: readonly number[];
 }
 
 /** Row `index` of the plan: rows are shape-major, `rowsPerShape` per shape. Pure in (options, index). */
 export function planRow(options: RowPlanOptions, index: number): RowPlan {
   const shapeIndex = Math.floor(index / options.rowsPerShape);
-  const oneHot = isOneHotRow(index % options.rowsPerShape, options.oneHotFraction);
+  const oneHot = isOneHotRow(index % options.rowsPerShape, options.oneHotFractions[shapeIndex]);
   // From the run's seed and the row index alone: row i is the same row in one run or after a resume.
   const seed = deriveSeed(options.seed, `row ${index}`);
+  const gateSeed = deriveSeed(options.seed, `gates ${index}`);
   const rng = createRng(seed);
   if (oneHot) {
-    return { index, shapeIndex, oneHot, radius: 0, probs: oneHotProbabilities(rng, options.nodes, options.ops), seed };
+    return { index, shapeIndex, oneHot, radius: 0, probs: oneHotProbabilities(rng, options.nodes, options.ops), seed, gateSeed };
   }
   const radius = options.radii[rng.int(options.radii.length)];
   const edges = cellEdges(options.nodes).length;
-  return { index, shapeIndex, oneHot, radius, probs: softmaxProbabilities(rng, edges, options.ops.length, radius), seed };
+  return { index, shapeIndex, oneHot, radius, probs: softmaxProbabilities(rng, edges, options.ops.length, radius), seed, gateSeed };
+}
+
+/**
+ * The order rows are measured in: a seeded shuffle of all of them, so a slow spell of the machine
+ * spreads over every shape instead of falling on the shapes measured at that time.
+ */
+export function measurementOrder(total: number, seed: number): number[] {
+  return createRng(deriveSeed(seed, 'row order')).shuffle(Array.from({ length: total }, (_, i) => i));
 }

@@ -3,11 +3,11 @@ import type { BatchedCellShape } from '@lenna/latency-model';
 import type { DatasetGenParams } from './params.js';
 
 /** One-hot rows drop edges by putting all their mass on `none`, so they need `none` and one real op. */
-export function checkOpSet(params: DatasetGenParams): void {
-  if (params.oneHotFraction === 0) return;
+export function checkOpSet(params: DatasetGenParams, largestOneHotFraction: number): void {
+  if (largestOneHotFraction === 0) return;
   if (!params.ops.includes('none')) {
     throw new UserError(
-      `dataset-gen params: ops ${JSON.stringify(params.ops)} lack 'none', which one-hot rows (oneHotFraction ${params.oneHotFraction}) put on dropped edges; add 'none' or set oneHotFraction to 0.`,
+      `dataset-gen params: ops ${JSON.stringify(params.ops)} lack 'none', which one-hot rows (oneHotFraction ${params.oneHotFraction}, evalOneHotFraction ${params.evalOneHotFraction}) put on dropped edges; add 'none' or set both to 0.`,
     );
   }
   if (params.ops.length < 2) {

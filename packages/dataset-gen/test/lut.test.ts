@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { additiveEstimateMs, lutSites, OpLookupTable, opLutTable, type LutEntry } from '../src/lut.js';
+import { additiveCoefficients, additiveEstimateMs, choiceAdditiveMs, lutSites, OpLookupTable, opLutTable, type LutEntry } from '../src/lut.js';
 import type { BatchedCellShape } from '@lenna/latency-model';
 import { quantile } from '../src/stats.js';
 
 const ops = ['none', 'skip_connect', 'sep_conv_3x3'];
 // A 1-node reduction cell: edges 0 and 1, both from the inputs, both stride 2.
-const shape: BatchedCellShape = { reduction: true, reductionPrev: false, cPrevPrev: 6, cPrev: 8, c: 4, hw: 8, batch: 2 };
+const shape: BatchedCellShape = { reduction: true, reductionPrev: false, cPrevPrev: 6, cPrev: 8, c: 4, hw: 8, batch: 2, kind: 'search' };
 
 /** A table whose every op costs a known constant: its timings are that constant. */
 function constantLut(cost: (site: { op: string; stride: number; hw: number }) => number): LutEntry[] {
@@ -33,6 +33,12 @@ describe('op lookup table', () => {
     ];
     // edge 0: 0.25·1 + 0.25·10 = 2.75; edge 1: 10; preprocessing: 0.5 + 0.5.
     expect(additiveEstimateMs(shape, probs, ops, 1, lut)).toBeCloseTo(13.75, 12);
+    const coefficients = additiveCoefficients(shape, ops, 1, lut);
+    expect(coefficients).toEqual({ costs: [0, 1, 10, 0, 1, 10], constantMs: 1 });
+    // The discrete cell with skip_connect on edge 0 and sep_conv_3x3 on edge 1: 1 + 10 + 1.
+    expect(choiceAdditiveMs(coefficients, [1, 2], 3)).toBeCloseTo(12, 12);
+    // Another kind is another site: the search table has no eval entries.
+    expect(() => additiveEstimateMs({ ...shape, kind: 'eval' }, probs, ops, 1, lut)).toThrow(/no entry/);
   });
 
   test('the estimate uses the protocol quantile of the op timings', () => {

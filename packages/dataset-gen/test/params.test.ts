@@ -10,7 +10,15 @@ describe('params', () => {
     expect(p.radii).toEqual([0.01, 0.05, 0.1, 1, 5, 10]);
     expect(p.runs).toBeLessThan(20);
     expect(p.maxResets).toBeLessThan(1000);
+    expect(p).toMatchObject({ protocol: 'control-variate', seTarget: 0.02, reference: true, clock: 'auto', evalOneHotFraction: 1 });
     expect(plannedShapes(p).length * p.rowsPerShape).toBeLessThanOrEqual(400);
+  });
+
+  test('LENNA’s rule is a protocol option; minResets above maxResets is refused', () => {
+    expect(DatasetGenParamsSchema.parse({ protocol: 'lenna' }).protocol).toBe('lenna');
+    expect(DatasetGenParamsSchema.safeParse({ protocol: 'guess' }).success).toBe(false);
+    expect(DatasetGenParamsSchema.safeParse({ minResets: 8, maxResets: 4 }).success).toBe(false);
+    expect(DatasetGenParamsSchema.safeParse({ minResets: 1 }).success).toBe(false);
   });
 
   test('unknown keys, repeated ops and unknown ops are rejected', () => {
@@ -27,5 +35,10 @@ describe('params', () => {
     expect(DatasetGenParamsSchema.parse({ target: 'browser', browser: {} })).toMatchObject({ target: 'browser', browser: { backend: 'wasm' } });
     const wrong = DatasetGenParamsSchema.safeParse({ browser: { backend: 'webgl' } });
     expect(wrong.error?.issues.map((i) => i.path.join('.'))).toEqual(['browser']);
+    // A page has no CPU-time clock: cpu is refused in the browser, auto and wall are wall time there.
+    const cpu = DatasetGenParamsSchema.safeParse({ target: 'browser', clock: 'cpu' });
+    expect(cpu.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['clock: is cpu, but a browser page has no CPU-time clock; use wall or auto (wall time in the browser), or target: node']);
+    expect(DatasetGenParamsSchema.safeParse({ target: 'browser', clock: 'wall' }).success).toBe(true);
+    expect(DatasetGenParamsSchema.safeParse({ target: 'node', clock: 'cpu' }).success).toBe(true);
   });
 });

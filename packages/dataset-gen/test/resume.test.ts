@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { loadLutCheckpoint, RowLog, ROWS_LOG, saveLutCheckpoint } from '../src/resume.js';
+import { loadCalibration, RowLog, ROWS_LOG, saveCalibration } from '../src/resume.js';
 
 const dirs: string[] = [];
 async function scratch(): Promise<string> {
@@ -14,7 +14,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
-const row = (index: number) => ({ index, latencyMs: index + 0.5, resets: 3, converged: true, cv: 0.1 });
+const row = (index: number) => ({ index, latencyMs: index + 0.5, seMs: 0.01, referenceMs: 2, resets: 3, converged: true, cv: 0.1 });
 
 describe('row log', () => {
   test('rows appended before a crash are there when the log is opened again', async () => {
@@ -54,12 +54,15 @@ describe('row log', () => {
     expect((await readFile(join(dir, ROWS_LOG), 'utf8')).trim().split('\n')).toHaveLength(1);
   });
 
-  test('the lut checkpoint round-trips and belongs to one plan', async () => {
+  test('the calibration (op table and references) round-trips and belongs to one plan', async () => {
     const dir = await scratch();
-    const entries = [{ op: 'skip_connect', stride: 1, cIn: 2, c: 2, hw: 4, batch: 2, samplesMs: [1, 2] }];
-    await saveLutCheckpoint(dir, 'plan-a', entries);
-    expect(await loadLutCheckpoint(dir, 'plan-a')).toEqual(entries);
-    expect(await loadLutCheckpoint(dir, 'plan-b')).toBeUndefined();
-    expect(await loadLutCheckpoint(await scratch(), 'plan-a')).toBeUndefined();
+    const calibration = {
+      lut: [{ op: 'skip_connect', stride: 1, cIn: 2, c: 2, hw: 4, batch: 2, kind: 'search' as const, samplesMs: [1, 2] }],
+      references: { 'normal|false|2|2|2|4|2|search': { choice: [1, 0, 3, 2, 1], ms: 1.5 } },
+    };
+    await saveCalibration(dir, 'plan-a', calibration);
+    expect(await loadCalibration(dir, 'plan-a')).toEqual(calibration);
+    expect(await loadCalibration(dir, 'plan-b')).toBeUndefined();
+    expect(await loadCalibration(await scratch(), 'plan-a')).toBeUndefined();
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { cellEdges } from '@lenna/latency-model';
-import { isOneHotRow, oneHotProbabilities, planRow, softmax, type RowPlanOptions } from '../src/sampling.js';
+import { isOneHotRow, measurementOrder, oneHotProbabilities, planRow, softmax, type RowPlanOptions } from '../src/sampling.js';
 import { createRng, deriveSeed } from '@lenna/core';
 import { DARTS_OP_NAMES } from '../src/ops.js';
 
 const ops = [...DARTS_OP_NAMES];
-const options: RowPlanOptions = { seed: 3, nodes: 4, ops, radii: [0.01, 0.05, 0.1, 1, 5, 10], rowsPerShape: 8, oneHotFraction: 0.25 };
+const options: RowPlanOptions = { seed: 3, nodes: 4, ops, radii: [0.01, 0.05, 0.1, 1, 5, 10], rowsPerShape: 8, oneHotFractions: [0.25, 0.25, 1] };
 
 describe('row plans', () => {
   test('a row is a pure function of seed and index: same inputs, same row; other index or seed, other row', () => {
@@ -13,19 +13,28 @@ describe('row plans', () => {
     expect(planRow(options, 5).probs).not.toEqual(planRow(options, 6).probs);
     expect(planRow({ ...options, seed: 4 }, 5).probs).not.toEqual(planRow(options, 5).probs);
     expect(planRow(options, 5).seed).toBe(deriveSeed(3, 'row 5'));
+    expect(planRow(options, 5).gateSeed).toBe(deriveSeed(3, 'gates 5'));
   });
 
-  test('rows are shape-major and round(fraction·rowsPerShape) of each shape are one-hot', () => {
+  test('the measurement order is a seeded permutation of every row', () => {
+    const order = measurementOrder(50, 4);
+    expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(measurementOrder(50, 4)).toEqual(order);
+    expect(measurementOrder(50, 5)).not.toEqual(order);
+  });
+
+  test('rows are shape-major and round(fraction·rowsPerShape) of each shape are one-hot, with each shape’s fraction', () => {
     const plans = Array.from({ length: 24 }, (_, i) => planRow(options, i));
     expect(plans.map((p) => p.shapeIndex)).toEqual([...Array(8).fill(0), ...Array(8).fill(1), ...Array(8).fill(2)]);
-    for (let s = 0; s < 3; s++) expect(plans.filter((p) => p.shapeIndex === s && p.oneHot)).toHaveLength(2);
+    for (let s = 0; s < 2; s++) expect(plans.filter((p) => p.shapeIndex === s && p.oneHot)).toHaveLength(2);
+    expect(plans.filter((p) => p.shapeIndex === 2 && p.oneHot)).toHaveLength(8);
     expect(Array.from({ length: 10 }, (_, k) => isOneHotRow(k, 0)).some(Boolean)).toBe(false);
     expect(Array.from({ length: 10 }, (_, k) => isOneHotRow(k, 1)).every(Boolean)).toBe(true);
     expect(Array.from({ length: 10 }, (_, k) => isOneHotRow(k, 0.3)).filter(Boolean)).toHaveLength(3);
   });
 
   test('softmax rows are distributions; radius sets how peaked they are; every radius is drawn', () => {
-    const plans = Array.from({ length: 400 }, (_, i) => planRow({ ...options, oneHotFraction: 0 }, i));
+    const plans = Array.from({ length: 400 }, (_, i) => planRow({ ...options, rowsPerShape: 400, oneHotFractions: [0] }, i));
     for (const p of plans) {
       expect(p.probs).toHaveLength(14);
       for (const row of p.probs) {

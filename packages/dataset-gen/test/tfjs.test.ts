@@ -8,11 +8,10 @@ import type { Table } from 'apache-arrow';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { generateDataset } from '../src/generate.js';
 import { lutSites } from '../src/lut.js';
-import { opSubject } from '@lenna/measure-target';
-import { createTfjsMeasurer } from '../src/measure.js';
+import { createTfjsTimer, opSubject } from '@lenna/measure-target';
 import { DatasetGenParamsSchema } from '../src/params.js';
+import { measureRow } from '../src/protocol.js';
 import { DATASET_FILE, OP_LUT_FILE, stage } from '../src/stage.js';
-import { spearman } from '../src/stats.js';
 
 const dirs: string[] = [];
 async function tempDir(label: string): Promise<string> {
@@ -28,33 +27,24 @@ beforeAll(async () => {
   await initBackend({ quiet: true });
 });
 
-const tinyNormal = { reduction: false, reductionPrev: false, cPrevPrev: 4, cPrev: 4, c: 4, hw: 8, batch: 2 };
-const tinyReduction = { reduction: true, reductionPrev: false, cPrevPrev: 4, cPrev: 8, c: 4, hw: 8, batch: 2 };
-const quickProtocol = { runs: 2, hits: 2, threshold: 0.05, maxResets: 8, warmup: 1, lutRuns: 3 };
+const tinyNormal = { reduction: false, reductionPrev: false, cPrevPrev: 4, cPrev: 4, c: 4, hw: 8, batch: 2, kind: 'search' } as const;
+const tinyReduction = { reduction: true, reductionPrev: false, cPrevPrev: 4, cPrev: 8, c: 4, hw: 8, batch: 2, kind: 'eval' } as const;
+const quickProtocol = { runs: 2, maxResets: 4, warmup: 1, lutRuns: 3, referenceVisits: 2 };
 
 describe('dataset-gen on tfjs', () => {
-  test('latency follows the recorded probabilities: more mass on the heavy ops, slower cell', async () => {
-    // Heavy ops against free ones (none, identity), with r = 10 so each edge is nearly one-hot and the
-    // heavy mass of a row spreads widely (about a binomial over 14 edges).
-    const params = DatasetGenParamsSchema.parse({
-      ops: ['none', 'skip_connect', 'sep_conv_5x5', 'dil_conv_5x5'],
-      shapes: [tinyNormal],
-      rowsPerShape: 12,
-      oneHotFraction: 0,
-      radii: [10],
-      ...quickProtocol,
-      // The minimum of a few runs shrugs off a busy machine's preemptions better than a median of two.
-      runs: 5,
-      quantile: 0,
-      seed: 5,
-    });
+  test('a cell measured through the protocol costs what its probabilities say: all sep_conv_5x5 far above all none', async () => {
+    // Not a timing test: the two cells differ by an order of magnitude in work, which no load hides.
+    const ops = DatasetGenParamsSchema.parse({}).ops;
+    const timer = await createTfjsTimer();
+    const settings = DatasetGenParamsSchema.parse({ ...quickProtocol, minResets: 2, maxResets: 2 });
+    const coefficients = { costs: new Array(14 * ops.length).fill(0), constantMs: 0 };
+    const onEveryEdge = (op: string) => Array.from({ length: 14 }, () => ops.map((o) => (o === op ? 1 : 0)));
     const tensorsBefore = tf.memory().numTensors;
-    const { rows } = await generateDataset({ params, scratchDir: await tempDir('corr'), measurer: createTfjsMeasurer() });
+    const heavy = await measureRow(timer, { shape: tinyNormal, probs: onEveryEdge('sep_conv_5x5'), gateSeed: 1 }, ops, coefficients, undefined, settings, 3);
+    const empty = await measureRow(timer, { shape: tinyNormal, probs: onEveryEdge('none'), gateSeed: 1 }, ops, coefficients, undefined, settings, 3);
+    await timer.close?.();
     expect(tf.memory().numTensors).toBe(tensorsBefore);
-    const heavyMass = rows.map((r) => r.plan.probs.reduce((s, p) => s + p[2] + p[3], 0));
-    const latency = rows.map((r) => r.measured.latencyMs);
-    expect(Math.max(...heavyMass) - Math.min(...heavyMass)).toBeGreaterThan(3);
-    expect(spearman(heavyMass, latency)).toBeGreaterThan(0.5);
+    expect(heavy.meanMs).toBeGreaterThan(2 * empty.meanMs);
   });
 
   test('the stage writes both tables, reports progress and resumes from its scratch folder', async () => {
@@ -72,17 +62,21 @@ describe('dataset-gen on tfjs', () => {
       expect(table.schema.metadata.get('lenna.target')).toBe('node');
       expect(table.schema.metadata.get('lenna.backend')).toBe(tf.getBackend());
       expect(table.schema.metadata.has('lenna.browser')).toBe(false);
+      expect(['wall', 'cpu']).toContain(table.schema.metadata.get('lenna.clock'));
     }
     const rows = dataset.toArray().map((r) => r.toJSON());
     for (const row of rows) {
       expect(row.latency_ms).toBeGreaterThan(0);
       expect(row.lut_latency_ms).toBeGreaterThan(0);
-      expect(row.resets).toBeGreaterThanOrEqual(1);
+      expect(row.reference_ms).toBeGreaterThan(0);
+      expect(row.se_ms).toBeGreaterThanOrEqual(0);
+      expect(row.resets).toBeGreaterThanOrEqual(3);
     }
+    expect(rows.map((r) => r.cell_kind)).toEqual(['search', 'search', 'search', 'eval', 'eval', 'eval']);
     const lut = opLut.toArray().map((r) => r.toJSON());
     expect(lut.filter((r) => r.op === 'none').every((r) => r.median_ms === 0)).toBe(true);
     expect(lut.filter((r) => r.op === 'sep_conv_5x5').every((r) => r.min_ms > 0 && r.q10_ms <= r.q90_ms)).toBe(true);
-    expect(lut.some((r) => r.op === 'preprocess_relu_conv_bn' && r.c_in === 8 && r.c === 4)).toBe(true);
+    expect(lut.some((r) => r.op === 'preprocess_relu_conv_bn' && r.c_in === 8 && r.c === 4 && r.cell_kind === 'eval')).toBe(true);
     const progress = events.flatMap((m) => (m.type === 'progress' ? [m.event as ProgressEvent] : []));
     expect(progress.filter((e) => e.label?.startsWith('rows')).at(-1)).toMatchObject({ done: 6, total: 6 });
 
@@ -95,27 +89,30 @@ describe('dataset-gen on tfjs', () => {
 
   test('a run interrupted after 2 rows resumes with those measurements and ends with the same rows', async () => {
     const params = DatasetGenParamsSchema.parse({ shapes: [tinyNormal, tinyReduction], rowsPerShape: 2, ...quickProtocol, seed: 9 });
-    const measured = ['latency_ms', 'lut_latency_ms', 'resets', 'converged', 'cv'];
+    const measured = ['latency_ms', 'se_ms', 'lut_latency_ms', 'reference_ms', 'resets', 'converged', 'cv'];
     const plain = (t: Table) => t.toArray().map((r) => Object.fromEntries(Object.entries(r.toJSON()).filter(([k]) => !measured.includes(k))));
-    const whole = await generateDataset({ params, scratchDir: await tempDir('whole'), measurer: createTfjsMeasurer() });
+    const timer = await createTfjsTimer();
+    const whole = await generateDataset({ params, scratchDir: await tempDir('whole'), timer });
 
     const scratchDir = await tempDir('cut');
     const abort = new AbortController();
     const kept: number[] = [];
+    const cut2 = new Map<number, number>();
     const cut = generateDataset({
-      params, scratchDir, measurer: createTfjsMeasurer(), signal: abort.signal,
-      onRow: (row, done) => (kept.push(row.latencyMs), done === 2 && abort.abort()),
+      params, scratchDir, timer, signal: abort.signal,
+      onRow: (row, done) => (kept.push(row.index), cut2.set(row.index, row.latencyMs), done === 2 && abort.abort()),
     });
     await expect(cut).rejects.toThrow(/interrupted/);
-    const resumed = await generateDataset({ params, scratchDir, measurer: createTfjsMeasurer() });
+    const resumed = await generateDataset({ params, scratchDir, timer });
+    await timer.close?.();
     expect(resumed.resumedRows).toBe(2);
     expect(plain(resumed.dataset)).toEqual(plain(whole.dataset));
-    expect(resumed.rows.slice(0, 2).map((r) => r.measured.latencyMs)).toEqual(kept);
+    expect(kept.map((index) => resumed.rows[index].measured.latencyMs)).toEqual(kept.map((index) => cut2.get(index)));
   });
 
   test('every op-table site runs alone and gives the output an edge of the cell would', () => {
     const afterReduction = { ...tinyNormal, reductionPrev: true, cPrevPrev: 6 };
-    const sites = lutSites([tinyReduction, afterReduction], 4, DatasetGenParamsSchema.parse({}).ops);
+    const sites = lutSites([tinyReduction, afterReduction, { ...tinyReduction, kind: 'search' }], 4, DatasetGenParamsSchema.parse({}).ops);
     expect(sites.length).toBeGreaterThan(20);
     for (const site of sites.filter((s) => s.op !== 'none')) {
       const op = opSubject(site, 1);

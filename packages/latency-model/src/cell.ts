@@ -1,15 +1,22 @@
 import { z } from 'zod';
-import type { CellShape } from '@lenna/nn';
+import { CELL_KINDS, type CellKind, type CellShape } from '@lenna/nn';
 
-// nn owns the cell as a network builds it (the one CellShape type, the layout of a network's cells
-// and the edge numbering); this package re-exports them so a stage finds the cell's whole vocabulary here.
-export { cellEdges, cellShapes, edgeCount, nodesForEdges, type CellShape, type IndexedCellShape } from '@lenna/nn';
+// nn owns the cell as a network builds it (the one CellShape type, the layout of a network's cells,
+// the edge numbering and how a search or an eval cell is built); this package re-exports them so a
+// stage finds the cell's whole vocabulary here.
+export { cellEdges, cellShapes, edgeCount, nodesForEdges, CELL_KINDS, type CellKind, type CellShape, type IndexedCellShape } from '@lenna/nn';
 
-/** A cell at one batch size: what a dataset row measured, and what the latency model is asked about. */
-export type BatchedCellShape = CellShape & { batch: number };
+/**
+ * A cell at one batch size, built as the search network (`kind: 'search'`) or the evaluation network
+ * (`'eval'`) builds it: what a dataset row measured, and what the latency model is asked about.
+ */
+export type BatchedCellShape = CellShape & { batch: number; kind: CellKind };
 
-/** A cell with its op probabilities, flattened edge-major ([edge][op] → edge * ops + op). */
-export type CellFeatures = BatchedCellShape & { probs: ArrayLike<number> };
+/**
+ * A cell with its op probabilities, flattened edge-major ([edge][op] → edge * ops + op), and the
+ * additive op-table estimate of its latency under them (a model input).
+ */
+export type CellFeatures = BatchedCellShape & { probs: ArrayLike<number>; additiveMs: number };
 
 /** One dataset row as the transforms see it. */
 export type CellRow = CellFeatures & { latencyMs: number };
@@ -27,6 +34,8 @@ export const cellShapeSchema = z
     /** Spatial size of the cell's input s1 (s0 is twice as large when reductionPrev). */
     hw: positiveInt,
     batch: positiveInt,
+    /** How the cell is built: as the search network's (default) or the evaluation network's cells. */
+    kind: z.enum(CELL_KINDS as [CellKind, ...CellKind[]]).default('search'),
   })
   .strict() satisfies z.ZodType<BatchedCellShape>;
 

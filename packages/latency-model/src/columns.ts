@@ -1,12 +1,14 @@
 import { Bool, Float32, Float64, Int32, Table, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
+import { z } from 'zod';
 import { requireColumns, UserError, withSchemaMetadata, type ColumnKind } from '@lenna/core';
 import { DARTS_OPS } from '@lenna/nn';
-import type { BatchedCellShape, CellRow, CellShape } from './cell.js';
+import { CELL_KINDS, type BatchedCellShape, type CellKind, type CellRow, type CellShape } from './cell.js';
 
 /**
  * The latency data set's columns, written by dataset-gen and read by preprocess and predictor: one row
  * per measured cell. In order: the shape columns, one probability column per edge and op
- * (`p_e<edge>_<op>`), then the measurement columns. Schema metadata `lenna.ops` holds the op order.
+ * (`p_e<edge>_<op>`), then the measurement columns. Schema metadata `lenna.ops` holds the op order,
+ * `lenna.additive` the additive estimate's coefficients per shape (see AdditiveTable).
  */
 
 /** The shape columns' values for one cell; `c_in` is the channel count of s1 (nn's `cPrev`). */
@@ -18,6 +20,8 @@ export interface ShapeColumnValues {
   c: number;
   hw: number;
   batch: number | undefined;
+  /** How the cell was built (nn's CellKind). */
+  cell_kind: CellKind | undefined;
 }
 
 export const BLOCK_TYPES = ['normal', 'reduction'] as const;
@@ -34,16 +38,20 @@ export const NUMERIC_SHAPE_COLUMNS = [
 export type NumericShapeColumn = (typeof NUMERIC_SHAPE_COLUMNS)[number]['column'];
 
 /** The one mapping from a CellShape to its columns (the dataset's, and every other file that names a shape). */
-export function shapeColumnValues(shape: CellShape): ShapeColumnValues {
+export function shapeColumnValues(shape: CellShape & { kind?: CellKind }): ShapeColumnValues {
   const values = { block_type: shape.reduction ? 'reduction' : 'normal', reduction_prev: shape.reductionPrev } as ShapeColumnValues;
   for (const { field, column } of NUMERIC_SHAPE_COLUMNS) values[column] = shape[field] as number;
+  values.cell_kind = shape.kind;
   return values;
 }
 
-export const SHAPE_COLUMN_NAMES = ['block_type', 'reduction_prev', ...NUMERIC_SHAPE_COLUMNS.map((c) => c.column)] as const;
+export const SHAPE_COLUMN_NAMES = ['block_type', 'reduction_prev', ...NUMERIC_SHAPE_COLUMNS.map((c) => c.column), 'cell_kind'] as const;
 
-/** Rows with equal keys have the same shape: the shape columns' values joined by `|` (see SHAPE_KEY_LEGEND). */
-export function shapeKey(shape: CellShape): string {
+/**
+ * Rows with equal keys have the same shape: the shape columns' values joined by `|` (see
+ * SHAPE_KEY_LEGEND), e.g. `normal|false|12|12|4|16|16|search`; a field a shape lacks (batch, kind) is blank.
+ */
+export function shapeKey(shape: CellShape & { kind?: CellKind }): string {
   const values = shapeColumnValues(shape);
   return SHAPE_COLUMN_NAMES.map((name) => values[name] ?? '').join('|');
 }
@@ -100,10 +108,14 @@ export function parseProbColumns(names: readonly string[], where: string): { ops
  * data set a stage reads; a new column is one entry here (and its value where rows are made).
  */
 export const MEASUREMENT_COLUMNS = {
-  /** The cell's expected latency under its probabilities (LENNA's protocol), ms. */
+  /** The cell's expected latency under its probabilities (dataset-gen's protocol), ms. */
   latency_ms: { kind: 'float', required: true },
-  /** The additive op-lookup-table estimate of the same, ms. */
-  lut_latency_ms: { kind: 'float', required: false },
+  /** The standard error of latency_ms, ms. */
+  se_ms: { kind: 'float', required: false },
+  /** The additive op-lookup-table estimate of the same (Σ p·LUT + preprocessing), ms: a model input. */
+  lut_latency_ms: { kind: 'float', required: true },
+  /** The latency of the shape's reference cell that the row's timings were expressed against, ms. */
+  reference_ms: { kind: 'float', required: false },
   /** Resets the measurement took, whether it converged, and the coefficient of variation it ended at. */
   resets: { kind: 'int', required: false },
   converged: { kind: 'bool', required: false },
@@ -123,6 +135,44 @@ export type MeasurementValues = { [C in MeasurementColumn]: ValueOf<(typeof MEAS
 /** Schema metadata key holding the op order of the `p_` columns as a JSON list. */
 export const OPS_METADATA_KEY = 'lenna.ops';
 
+/** Schema metadata key holding the AdditiveTable as JSON. */
+export const ADDITIVE_METADATA_KEY = 'lenna.additive';
+
+/**
+ * The additive estimate of one shape as a linear function of its probabilities:
+ * `Σ_e Σ_o p[e][o] · costs[e · ops + o] + constantMs` (ms; costs edge-major in the op order of the data
+ * set, constantMs the two preprocessing ops). dataset-gen's lut_latency_ms is exactly this.
+ */
+export interface AdditiveCoefficients {
+  costs: number[];
+  constantMs: number;
+}
+
+/** The additive coefficients of every shape of a data set, by shapeKey. */
+export type AdditiveTable = Record<string, AdditiveCoefficients>;
+
+const additiveTableSchema = z.record(z.string(), z.object({ costs: z.array(z.number().min(0)), constantMs: z.number().min(0) }).strict());
+
+/** Validate an AdditiveTable read from a file; every shape needs edges × ops costs. */
+export function parseAdditiveTable(value: unknown, width: number, where: string): AdditiveTable {
+  const parsed = additiveTableSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`${where}: the additive coefficients are not valid (${issue.path.join('.') || 'root'}: ${issue.message}).`);
+  }
+  for (const [key, c] of Object.entries(parsed.data)) {
+    if (c.costs.length !== width) throw new UserError(`${where}: the additive coefficients of shape ${key} have ${c.costs.length} costs; edges x ops is ${width}.`);
+  }
+  return parsed.data;
+}
+
+/** Σ p·costs + constant for flat edge-major probabilities. */
+export function additiveMs(coefficients: AdditiveCoefficients, probs: ArrayLike<number>): number {
+  let total = coefficients.constantMs;
+  for (let j = 0; j < probs.length; j++) total += probs[j] * coefficients.costs[j];
+  return total;
+}
+
 /** One row as the writer takes it: the cell, its [edge][op] probabilities, what was measured. */
 export interface DatasetTableRow {
   shape: BatchedCellShape;
@@ -138,6 +188,7 @@ const SHAPE_COLUMN_TYPES: Record<keyof ShapeColumnValues, () => DataType> = {
   c: () => new Int32(),
   hw: () => new Int32(),
   batch: () => new Int32(),
+  cell_kind: () => new Utf8(),
 };
 
 function arrowType(kind: ColumnKind): DataType {
@@ -153,8 +204,11 @@ function arrowType(kind: ColumnKind): DataType {
   }
 }
 
-/** The data set table: shape, probability (Float32) and measurement columns, with the op order in the metadata. */
-export function datasetTable(rows: readonly DatasetTableRow[], ops: readonly string[], edges: number): Table {
+/**
+ * The data set table: shape, probability (Float32) and measurement columns, with the op order and (when
+ * given) the additive coefficients of its shapes in the metadata.
+ */
+export function datasetTable(rows: readonly DatasetTableRow[], ops: readonly string[], edges: number, additive?: AdditiveTable): Table {
   const shapes = rows.map((r) => shapeColumnValues(r.shape));
   const columns: Record<string, Vector> = {};
   for (const name of SHAPE_COLUMN_NAMES) columns[name] = vectorFromArray(shapes.map((s) => s[name]), SHAPE_COLUMN_TYPES[name]());
@@ -166,7 +220,23 @@ export function datasetTable(rows: readonly DatasetTableRow[], ops: readonly str
   for (const [name, { kind }] of Object.entries(MEASUREMENT_COLUMNS)) {
     columns[name] = vectorFromArray(rows.map((r) => r.measured[name as MeasurementColumn]), arrowType(kind));
   }
-  return withSchemaMetadata(new Table(columns), { [OPS_METADATA_KEY]: JSON.stringify(ops) });
+  const meta: Record<string, string> = { [OPS_METADATA_KEY]: JSON.stringify(ops) };
+  if (additive) meta[ADDITIVE_METADATA_KEY] = JSON.stringify(additive);
+  return withSchemaMetadata(new Table(columns), meta);
+}
+
+/** The additive coefficients a data set's metadata holds (dataset-gen writes them), or undefined. */
+export function readAdditiveTable(table: Table, where: string): AdditiveTable | undefined {
+  const text = table.schema.metadata.get(ADDITIVE_METADATA_KEY);
+  if (text === undefined) return undefined;
+  const { ops, edges } = parseProbColumns(table.schema.fields.map((f) => f.name), where);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${where}: schema metadata ${ADDITIVE_METADATA_KEY} is not JSON (${(error as Error).message}); re-run dataset-gen.`);
+  }
+  return parseAdditiveTable(value, edges * ops.length, `${where} (${ADDITIVE_METADATA_KEY})`);
 }
 
 /** The columns a data set must have for its rows to be read. */
@@ -202,6 +272,17 @@ export function measurementColumn(table: Table, name: MeasurementColumn, where: 
   return numberColumn(table, name, where);
 }
 
+/** The cell_kind column; a data set from before it existed timed search cells only. */
+function cellKinds(table: Table, where: string): CellKind[] {
+  const column = table.getChild('cell_kind');
+  return Array.from({ length: table.numRows }, (_, i) => {
+    if (!column) return 'search';
+    const kind = column.get(i);
+    if (!(CELL_KINDS as readonly unknown[]).includes(kind)) throw new UserError(`${where}: cell_kind row ${i} is '${kind}'; it must be 'search' or 'eval'.`);
+    return kind as CellKind;
+  });
+}
+
 /** Read a data set table into cell rows (nn's field names); `where` names the file in errors. */
 export function readCellRows(table: Table, where: string): DatasetRows {
   const { ops, edges } = parseProbColumns(table.schema.fields.map((f) => f.name), where);
@@ -210,6 +291,8 @@ export function readCellRows(table: Table, where: string): DatasetRows {
   const reductionPrev = table.getChild('reduction_prev')!;
   const numeric = NUMERIC_SHAPE_COLUMNS.map(({ field, column }) => ({ field, values: numberColumn(table, column, where) }));
   const latency = numberColumn(table, 'latency_ms', where);
+  const additive = numberColumn(table, 'lut_latency_ms', where);
+  const kinds = cellKinds(table, where);
   const probColumns = probColumnNames(edges, ops).map((name) => numberColumn(table, name, where));
   const rows: CellRow[] = [];
   for (let i = 0; i < table.numRows; i++) {
@@ -218,10 +301,12 @@ export function readCellRows(table: Table, where: string): DatasetRows {
       throw new UserError(`${where}: block_type row ${i} is '${type}'; it must be 'normal' or 'reduction'.`);
     }
     if (latency[i] <= 0) throw new UserError(`${where}: latency_ms row ${i} is ${latency[i]}; latencies must be positive.`);
-    const row = { reduction: type === 'reduction', reductionPrev: Boolean(reductionPrev.get(i)) } as CellRow;
+    if (additive[i] <= 0) throw new UserError(`${where}: lut_latency_ms row ${i} is ${additive[i]}; the additive estimate must be positive.`);
+    const row = { reduction: type === 'reduction', reductionPrev: Boolean(reductionPrev.get(i)), kind: kinds[i] } as CellRow;
     for (const { field, values } of numeric) row[field] = values[i];
     row.probs = Float32Array.from(probColumns, (col) => col[i]);
     row.latencyMs = latency[i];
+    row.additiveMs = additive[i];
     rows.push(row);
   }
   return { rows, ops, edges };

@@ -4,8 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { readSafetensorsFile, UserError, type TensorData } from '@lenna/core';
 import { flattenProbs, type BatchedCellShape } from './cell.js';
+import { additiveMs, parseAdditiveTable, shapeKey, type AdditiveCoefficients, type AdditiveTable } from './columns.js';
+import { coefficientsFor } from './known-shapes.js';
 import { layerSizes, mlpForward, mlpTensors, type Activation, type MlpWeights } from './mlp.js';
-import { parseTransforms, type Transforms } from './transforms.js';
+import { parseTransforms, type ModelBase, type Transforms } from './transforms.js';
 import { targetToMsTf, transformFeaturesTf } from './transforms-tf.js';
 
 export const MODEL_JSON = 'model.json';
@@ -14,9 +16,15 @@ export const MODEL_WEIGHTS = 'model.safetensors';
 export interface LatencyModel {
   ops: string[];
   edges: number;
+  /** What the MLP predicts: the latency (`none`) or its ratio to the additive estimate (`additive`). */
+  base: ModelBase;
   /** The one batch size the model's training rows were measured at, or null if they had several. */
   trainedBatch: number | null;
-  /** Latency in ms of `cell` (at its batch size) with op probabilities `probs` ([edges][ops]). */
+  /** shapeKey of every shape the training rows had (requireTrainedShapes checks a query against them). */
+  trainedShapes: string[];
+  /** The additive op-table estimate (ms) of `cell` under `probs` ([edges][ops]); extrapolated for an untrained shape. */
+  additiveMs(cell: BatchedCellShape, probs: readonly (readonly number[])[]): number;
+  /** Latency in ms of `cell` (its kind, at its batch size) with op probabilities `probs` ([edges][ops]). */
   predictMs(cell: BatchedCellShape, probs: readonly (readonly number[])[]): number;
   /** Differentiable in probs ([edges, ops]), returns a scalar in ms. */
   predictTensor(cell: BatchedCellShape, probs: tf.Tensor2D): tf.Scalar;
@@ -26,19 +34,24 @@ export interface LatencyModel {
 const modelJsonSchema = z
   .object({
     format: z.literal('lenna-latency-mlp'),
-    version: z.literal(1),
+    version: z.literal(2),
     ops: z.array(z.string()).min(1),
     edges: z.number().int().positive(),
     hidden: z.array(z.number().int().positive()),
     activation: z.enum(['relu', 'elu', 'tanh']),
     /** Whether `mlp.skip.kernel` (a linear path from inputs to output) is part of the model. */
     skip: z.boolean(),
+    base: z.enum(['none', 'additive']),
     featureOrder: z.array(z.string()),
     transforms: z.unknown(),
+    /** shapeKey of every shape of the training rows. */
+    shapes: z.array(z.string()).min(1),
+    /** The additive estimate's coefficients per shape (AdditiveTable), every trained shape included. */
+    additive: z.unknown(),
   })
   .strict();
 
-export type ModelJson = Omit<z.infer<typeof modelJsonSchema>, 'transforms'> & { transforms: Transforms };
+export type ModelJson = Omit<z.infer<typeof modelJsonSchema>, 'transforms' | 'additive'> & { transforms: Transforms; additive: AdditiveTable };
 
 export function kernelName(layer: number): string {
   return `mlp.l${layer}.kernel`;
@@ -48,24 +61,41 @@ export function biasName(layer: number): string {
 }
 export const SKIP_KERNEL = 'mlp.skip.kernel';
 
+/** What a model artifact records besides its weights. */
+export interface ModelDescription {
+  transforms: Transforms;
+  hidden: number[];
+  activation: Activation;
+  base: ModelBase;
+  /** shapeKeys of the training rows' shapes. */
+  shapes: string[];
+  additive: AdditiveTable;
+}
+
 /** The model artifact's two files' contents: model.json and the safetensors tensors. */
-export function modelArtifact(weights: MlpWeights, transforms: Transforms, hidden: number[], activation: Activation): { json: ModelJson; tensors: Record<string, TensorData> } {
+export function modelArtifact(weights: MlpWeights, d: ModelDescription): { json: ModelJson; tensors: Record<string, TensorData> } {
+  const { transforms } = d;
   const tensors: Record<string, TensorData> = {};
   weights.kernels.forEach((kernel, l) => {
     tensors[kernelName(l)] = { dtype: 'F32', shape: kernel.shape, data: kernel.dataSync() as Float32Array };
     tensors[biasName(l)] = { dtype: 'F32', shape: weights.biases[l].shape, data: weights.biases[l].dataSync() as Float32Array };
   });
   if (weights.skip) tensors[SKIP_KERNEL] = { dtype: 'F32', shape: weights.skip.shape, data: weights.skip.dataSync() as Float32Array };
+  const missing = d.shapes.filter((key) => !d.additive[key]);
+  if (missing.length > 0) throw new Error(`The additive coefficients lack the trained shape(s) ${missing.join(', ')}.`);
   const json: ModelJson = {
     format: 'lenna-latency-mlp',
-    version: 1,
+    version: 2,
     ops: transforms.ops,
     edges: transforms.edges,
-    hidden,
-    activation,
+    hidden: d.hidden,
+    activation: d.activation,
     skip: weights.skip !== undefined,
+    base: d.base,
     featureOrder: transforms.featureOrder,
     transforms,
+    shapes: [...d.shapes].sort(),
+    additive: Object.fromEntries(d.shapes.map((key) => [key, d.additive[key]])),
   };
   return { json, tensors };
 }
@@ -77,12 +107,20 @@ async function readModelJson(path: string): Promise<ModelJson> {
   } catch (error) {
     throw new UserError(`Cannot read the latency model's ${path}: ${(error as Error).message}; pass the folder of a predictor 'model' artifact.`);
   }
+  const version = (value as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && version < 2) {
+    throw new UserError(`${path} is a version ${version} latency model, which records neither its training shapes nor its op costs; re-run the predictor (and dataset-gen) to make a version 2 model.`);
+  }
   const parsed = modelJsonSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UserError(`${path} is not a LENNA latency model (${issue.path.join('.') || 'root'}: ${issue.message}).`);
   }
-  return { ...parsed.data, transforms: parseTransforms(parsed.data.transforms, `${path} (transforms)`) };
+  const transforms = parseTransforms(parsed.data.transforms, `${path} (transforms)`);
+  const additive = parseAdditiveTable(parsed.data.additive, transforms.edges * transforms.ops.length, `${path} (additive)`);
+  const missing = parsed.data.shapes.filter((key) => !additive[key]);
+  if (missing.length > 0) throw new UserError(`${path}: shapes lists ${missing.join(', ')} but additive has no coefficients for it; re-run the predictor.`);
+  return { ...parsed.data, transforms, additive };
 }
 
 function weightTensors(tensors: Record<string, TensorData>, sizes: number[], skip: boolean, path: string): MlpWeights {
@@ -114,15 +152,26 @@ export function trainedBatch(t: Pick<Transforms, 'numeric'>): number | null {
 /** Build a LatencyModel over weights already in memory (the loader and the stage's own check use it). */
 export function latencyModelFrom(json: ModelJson, weights: MlpWeights): LatencyModel {
   const t = json.transforms;
+  const coefficients = new Map<string, AdditiveCoefficients>();
+  const coefficientsOf = (cell: BatchedCellShape): AdditiveCoefficients => {
+    const key = shapeKey(cell);
+    if (!coefficients.has(key)) coefficients.set(key, coefficientsFor(json.additive, cell));
+    return coefficients.get(key)!;
+  };
   const predictTensor = (cell: BatchedCellShape, probs: tf.Tensor2D): tf.Scalar =>
     tf.tidy(() => {
-      const target = mlpForward(weights, transformFeaturesTf(t, cell, probs), json.activation);
-      return tf.reshape(targetToMsTf(t, target), []) as tf.Scalar;
+      const c = coefficientsOf(cell);
+      const additive = tf.add(tf.sum(tf.mul(tf.reshape(probs, [-1]), tf.tensor1d(c.costs))), c.constantMs) as tf.Scalar;
+      const target = mlpForward(weights, transformFeaturesTf(t, cell, probs, additive), json.activation);
+      return tf.reshape(targetToMsTf(t, target, json.base, additive), []) as tf.Scalar;
     });
   return {
     ops: json.ops,
     edges: json.edges,
+    base: json.base,
     trainedBatch: trainedBatch(t),
+    trainedShapes: json.shapes,
+    additiveMs: (cell, probs) => additiveMs(coefficientsOf(cell), flattenProbs(probs, json.edges, json.ops.length)),
     predictTensor,
     predictMs(cell, probs) {
       return tf.tidy(() => {

@@ -4,14 +4,15 @@ import type { Table } from 'apache-arrow';
 import { createRng, deriveSeed, writeArrowFile, type Rng } from '@lenna/core';
 import { cellEdges, DARTS_OPS, nodesForEdges } from '@lenna/nn';
 import type { BatchedCellShape } from './cell.js';
-import { datasetTable, readCellRows, type DatasetTableRow } from './columns.js';
+import { datasetTable, readCellRows, shapeKey, type AdditiveTable, type DatasetTableRow } from './columns.js';
 import { fitTransforms } from './transforms.js';
 
 /**
  * A dataset table with dataset-gen's columns and a KNOWN latency function, for tests and benchmarks
  * (the real one measures cells). Latency = shape base cost + Σ p·op cost (what the additive LUT sees)
- * + a non-additive term the LUT misses (convs on edges into the same node share the cache badly), with
- * multiplicative noise. lut_latency_ms is the additive part alone.
+ * + a non-additive term the LUT misses (convs on edges into the same node share the cache badly),
+ * 15% more for eval cells (which the LUT does not see either), with multiplicative noise.
+ * lut_latency_ms is the additive part alone; its coefficients are the table's `lenna.additive` metadata.
  */
 export interface SyntheticOptions {
   shapes?: BatchedCellShape[];
@@ -24,11 +25,13 @@ export interface SyntheticOptions {
 }
 
 export const SYNTHETIC_SHAPES: BatchedCellShape[] = [
-  { reduction: false, reductionPrev: false, cPrevPrev: 16, cPrev: 16, c: 16, hw: 32, batch: 1 },
-  { reduction: true, reductionPrev: false, cPrevPrev: 16, cPrev: 16, c: 32, hw: 32, batch: 1 },
-  { reduction: false, reductionPrev: true, cPrevPrev: 16, cPrev: 32, c: 32, hw: 16, batch: 1 },
-  { reduction: false, reductionPrev: false, cPrevPrev: 32, cPrev: 32, c: 32, hw: 16, batch: 4 },
+  { reduction: false, reductionPrev: false, cPrevPrev: 16, cPrev: 16, c: 16, hw: 32, batch: 1, kind: 'search' },
+  { reduction: true, reductionPrev: false, cPrevPrev: 16, cPrev: 16, c: 32, hw: 32, batch: 1, kind: 'search' },
+  { reduction: false, reductionPrev: true, cPrevPrev: 16, cPrev: 32, c: 32, hw: 16, batch: 1, kind: 'search' },
+  { reduction: false, reductionPrev: false, cPrevPrev: 32, cPrev: 32, c: 32, hw: 16, batch: 4, kind: 'eval' },
 ];
+
+const EVAL_FACTOR = 1.15;
 
 const OP_COST: Record<string, number> = {
   none: 0,
@@ -61,18 +64,30 @@ function drawProbs(rng: Rng, edges: number, ops: number): { probs: number[][]; o
   return { probs, oneHot: false, radius };
 }
 
-function latency(shape: BatchedCellShape, probs: number[][], ops: readonly string[], edgeNode: readonly number[]): { additive: number; interaction: number } {
+function workOf(shape: BatchedCellShape): number {
   const hwOut = shape.reduction ? shape.hw / 2 : shape.hw;
-  const work = (shape.c * shape.c * hwOut * hwOut * shape.batch) / 2 ** 18;
-  let additive = 0.05 + 0.3 * work * (shape.reductionPrev ? 1.2 : 1);
+  return (shape.c * shape.c * hwOut * hwOut * shape.batch) / 2 ** 18;
+}
+
+/** The additive part as dataset-gen records it: a cost per edge and op, and a constant. */
+function additiveCoefficients(shape: BatchedCellShape, edges: number, ops: readonly string[]): { costs: number[]; constantMs: number } {
+  const work = workOf(shape);
+  const costs = Array.from({ length: edges }, () => ops.map((op) => OP_COST[op] * work)).flat();
+  return { costs, constantMs: 0.05 + 0.3 * work * (shape.reductionPrev ? 1.2 : 1) };
+}
+
+function latency(shape: BatchedCellShape, probs: number[][], ops: readonly string[], edgeNode: readonly number[]): { additive: number; interaction: number } {
+  const work = workOf(shape);
+  const { costs, constantMs } = additiveCoefficients(shape, probs.length, ops);
+  let additive = constantMs;
   const convPerNode = new Array<number>(Math.max(...edgeNode) + 1).fill(0);
   probs.forEach((row, e) => {
     row.forEach((p, o) => {
-      additive += p * OP_COST[ops[o]] * work;
+      additive += p * costs[e * ops.length + o];
       if (CONV_OPS.has(ops[o])) convPerNode[edgeNode[e]] += p;
     });
   });
-  const interaction = convPerNode.reduce((sum, x) => sum + 0.8 * work * x * x, 0);
+  const interaction = convPerNode.reduce((sum, x) => sum + 0.8 * work * x * x, 0) + (shape.kind === 'eval' ? (EVAL_FACTOR - 1) * additive : 0);
   return { additive, interaction };
 }
 
@@ -81,15 +96,21 @@ export function syntheticDatasetTable(options: SyntheticOptions = {}): Table {
   const rng = createRng(seed);
   const edgeNode = cellEdges(nodesForEdges(edges)).map((e) => e.node);
   const rows: DatasetTableRow[] = [];
+  const table: AdditiveTable = {};
   for (const shape of shapes) {
+    table[shapeKey(shape)] = additiveCoefficients(shape, edges, ops);
     for (let r = 0; r < rowsPerShape; r++) {
       const { probs, oneHot, radius } = drawProbs(rng, edges, ops.length);
       const { additive, interaction } = latency(shape, probs, ops, edgeNode);
       const latencyMs = (additive + interaction) * Math.exp(noise * rng.normal());
-      rows.push({ shape, probs, measured: { latency_ms: latencyMs, lut_latency_ms: additive, resets: 3, converged: true, cv: noise, one_hot: oneHot, radius } });
+      rows.push({
+        shape,
+        probs,
+        measured: { latency_ms: latencyMs, se_ms: noise * latencyMs, lut_latency_ms: additive, reference_ms: 1, resets: 3, converged: true, cv: noise, one_hot: oneHot, radius },
+      });
     }
   }
-  return datasetTable(rows, ops, edges);
+  return datasetTable(rows, ops, edges, table);
 }
 
 /**

@@ -11,7 +11,7 @@ export type ProbMode = 'raw' | 'standardise';
 const transformsSchema = z
   .object({
     format: z.literal('lenna-transforms'),
-    version: z.literal(1),
+    version: z.literal(2),
     ops: z.array(z.string()).min(1),
     edges: z.number().int().positive(),
     /** Names of the model's input features, in order. */
@@ -26,12 +26,16 @@ const transformsSchema = z
       hw: standardiser,
       batch: standardiser,
     }),
+    /** Standardiser of ln(lut_latency_ms), the additive estimate (feature log_additive). */
+    additive: standardiser,
     probs: z.discriminatedUnion('mode', [
       z.object({ mode: z.literal('raw') }).strict(),
       z.object({ mode: z.literal('standardise'), mean: z.array(z.number()), std: z.array(z.number().positive()) }).strict(),
     ]),
-    /** The model's target is (ln(latency_ms) - mean) / std. */
+    /** A model of the latency itself has the target (ln(latency_ms) - mean) / std. */
     target: standardiser,
+    /** A model of the residual over the additive estimate: (ln(latency_ms / lut_latency_ms) - mean) / std. */
+    residual: standardiser,
   })
   .strict();
 
@@ -39,6 +43,10 @@ export type Transforms = z.infer<typeof transformsSchema>;
 
 /** Validate a transforms JSON value (e.g. read from transforms.json); `where` names its file in errors. */
 export function parseTransforms(value: unknown, where: string): Transforms {
+  const version = (value as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && version < 2) {
+    throw new UserError(`${where}: transforms version ${version} has no cell kind or additive feature; re-run preprocess (and the predictor) on a data set from this dataset-gen.`);
+  }
   const parsed = transformsSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -49,8 +57,8 @@ export function parseTransforms(value: unknown, where: string): Transforms {
   if (t.probs.mode === 'standardise' && (t.probs.mean.length !== expected || t.probs.std.length !== expected)) {
     throw new UserError(`${where}: probs.mean and probs.std need ${expected} entries (edges x ops), got ${t.probs.mean.length} and ${t.probs.std.length}.`);
   }
-  if (t.featureOrder.length !== SHAPE_FEATURES.length + expected) {
-    throw new UserError(`${where}: featureOrder has ${t.featureOrder.length} names, expected ${SHAPE_FEATURES.length + expected}.`);
+  if (t.featureOrder.length !== CELL_FEATURES.length + expected) {
+    throw new UserError(`${where}: featureOrder has ${t.featureOrder.length} names, expected ${CELL_FEATURES.length + expected}.`);
   }
   return t;
 }
@@ -60,8 +68,12 @@ export const SHAPE_FEATURES = [
   'block_normal',
   'block_reduction',
   'reduction_prev',
+  'cell_eval',
   ...NUMERIC_SHAPE_COLUMNS.map(({ column }) => `log_${column}`),
 ];
+
+/** Every feature before the probabilities: the shape's, then the standardised ln of the additive estimate. */
+export const CELL_FEATURES = [...SHAPE_FEATURES, 'log_additive'];
 
 // A column that is constant on train (e.g. one batch size) gets std 1, so it maps to 0 instead of NaN.
 const MIN_STD = 1e-8;
@@ -90,14 +102,16 @@ export function fitTransforms(rows: readonly CellRow[], options: { ops: string[]
   const probFeatures = probColumnNames(edges, ops);
   return {
     format: 'lenna-transforms',
-    version: 1,
+    version: 2,
     ops: [...ops],
     edges,
-    featureOrder: [...SHAPE_FEATURES, ...probFeatures],
+    featureOrder: [...CELL_FEATURES, ...probFeatures],
     blockTypes: ['normal', 'reduction'],
     numeric: { c_prev_prev: cpp, c_in: cin, c, hw, batch },
+    additive: fitStandardiser(rows.map((row) => Math.log(row.additiveMs))),
     probs: options.probs === 'standardise' ? fitProbStandardisers(rows, width) : { mode: 'raw' },
     target: fitStandardiser(rows.map((row) => Math.log(row.latencyMs))),
+    residual: fitStandardiser(rows.map((row) => Math.log(row.latencyMs / row.additiveMs))),
   };
 }
 
@@ -116,18 +130,18 @@ export function featureCount(t: Transforms): number {
   return t.featureOrder.length;
 }
 
-/** The transformed shape features of one cell (the first SHAPE_FEATURES.length model inputs). */
-export function shapeFeatureValues(t: Transforms, shape: BatchedCellShape): number[] {
+/** The transformed cell features of one cell (the first CELL_FEATURES.length model inputs). */
+export function cellFeatureValues(t: Transforms, cell: BatchedCellShape & { additiveMs: number }): number[] {
   const numeric = NUMERIC_SHAPE_COLUMNS.map(({ field, column }) => {
     const s = t.numeric[column];
-    return (Math.log(shape[field]) - s.mean) / s.std;
+    return (Math.log(cell[field]) - s.mean) / s.std;
   });
-  return [...categoricalFeatures(shape), ...numeric];
+  return [...categoricalFeatures(cell), ...numeric, (Math.log(cell.additiveMs) - t.additive.mean) / t.additive.std];
 }
 
-/** block_normal, block_reduction (one-hot block type) and reduction_prev, as model inputs. */
-export function categoricalFeatures(shape: BatchedCellShape): [number, number, number] {
-  return [shape.reduction ? 0 : 1, shape.reduction ? 1 : 0, shape.reductionPrev ? 1 : 0];
+/** block_normal, block_reduction (one-hot block type), reduction_prev and cell_eval, as model inputs. */
+export function categoricalFeatures(shape: BatchedCellShape): [number, number, number, number] {
+  return [shape.reduction ? 0 : 1, shape.reduction ? 1 : 0, shape.reductionPrev ? 1 : 0, shape.kind === 'eval' ? 1 : 0];
 }
 
 /** Model inputs for `rows`, row-major: row i's features are [i * n, (i + 1) * n) with n = featureCount(t). */
@@ -138,8 +152,8 @@ export function applyTransforms(t: Transforms, rows: readonly CellFeatures[]): F
   rows.forEach((row, i) => {
     if (row.probs.length !== width) throw new Error(`Row ${i} has ${row.probs.length} probabilities; the transforms expect ${width}.`);
     const base = i * n;
-    out.set(shapeFeatureValues(t, row), base);
-    const offset = base + SHAPE_FEATURES.length;
+    out.set(cellFeatureValues(t, row), base);
+    const offset = base + CELL_FEATURES.length;
     for (let j = 0; j < width; j++) {
       out[offset + j] = t.probs.mode === 'raw' ? row.probs[j] : (row.probs[j] - t.probs.mean[j]) / t.probs.std[j];
     }
@@ -147,10 +161,18 @@ export function applyTransforms(t: Transforms, rows: readonly CellFeatures[]): F
   return out;
 }
 
-export function msToTarget(t: Transforms, ms: number): number {
-  return (Math.log(ms) - t.target.mean) / t.target.std;
+/**
+ * What a model predicts: `latency` (ln of the latency, standardised) or `residual` (ln of the latency
+ * over the additive estimate, standardised; the prediction is the additive estimate times its exp).
+ */
+export type ModelBase = 'none' | 'additive';
+
+export function msToTarget(t: Transforms, ms: number, base: ModelBase = 'none', additiveMs = 1): number {
+  const s = base === 'additive' ? t.residual : t.target;
+  return (Math.log(base === 'additive' ? ms / additiveMs : ms) - s.mean) / s.std;
 }
 
-export function targetToMs(t: Transforms, target: number): number {
-  return Math.exp(target * t.target.std + t.target.mean);
+export function targetToMs(t: Transforms, target: number, base: ModelBase = 'none', additiveMs = 1): number {
+  const s = base === 'additive' ? t.residual : t.target;
+  return Math.exp(target * s.std + s.mean) * (base === 'additive' ? additiveMs : 1);
 }

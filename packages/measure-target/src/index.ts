@@ -4,6 +4,7 @@ export {
   PREPROCESS_RELU_CONV_BN,
   opSubject,
   cellSubject,
+  cellFamily,
   type BatchedCellShape,
   type TimedSubject,
   type NetworkConfig,
@@ -15,6 +16,7 @@ export {
   MEASUREMENT_TARGETS,
   TARGET_PARAMS,
   checkTargetParams,
+  createTfjsTimer,
   openTarget,
   targetEnvironment,
   browserFingerprint,
@@ -24,4 +26,5 @@ export {
   type MeasurementTargetName,
   type TargetLabel,
   type TargetParams,
+  type ClockParam,
 } from './target.js';

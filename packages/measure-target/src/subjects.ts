@@ -9,10 +9,12 @@ import {
   ParamBuilder,
   reluConvBn,
   sampledCells,
+  type CellKind,
   type CellShape,
   type Genotype,
   type Layer,
   type OpName,
+  type SampledCells,
 } from '@lenna/nn';
 
 /**
@@ -20,7 +22,8 @@ import {
  * module builds it in Node and in the page: one implementation of every timed thing.
  */
 
-export type BatchedCellShape = CellShape & { batch: number };
+/** A cell's shape at its batch size, and its kind: built as the search (`search`) or the evaluation network (`eval`) builds its cells. */
+export type BatchedCellShape = CellShape & { batch: number; kind: CellKind };
 
 /** The two input preprocessing ops of a cell, named as they appear in dataset-gen's op lookup table. */
 export const PREPROCESS_RELU_CONV_BN = 'preprocess_relu_conv_bn';
@@ -34,6 +37,8 @@ export interface OpSite {
   c: number;
   hw: number;
   batch: number;
+  /** Built as in a search cell (non-affine BN, BN after pools) or an eval cell (affine BN, bare pools). */
+  kind: CellKind;
 }
 
 /** An evaluation network: nn's createEvalNetwork config without its seed (the request's). */
@@ -55,9 +60,9 @@ export interface TimedSubject {
 /** Cells, ops and networks are timed as they run in an inference pass (BatchNorm on running statistics). */
 const INFERENCE = { training: false };
 
-/** A cell with one op per edge, its weights and inputs drawn from `seed` (nn's sampledCells, as dataset-gen has always built them). */
+/** A cell with one op per edge, its weights and inputs drawn from `seed`, built as its kind builds it (nn's sampledCells). */
 export function cellSubject(req: { shape: BatchedCellShape; ops: readonly string[]; choice: readonly number[]; seed: number }): TimedSubject {
-  const family = sampledCells(req.shape, req.ops as OpName[], req.seed, INFERENCE);
+  const family = cellFamily(req.shape, req.ops, req.seed);
   try {
     const cell = family.build([...req.choice]);
     return {
@@ -73,10 +78,16 @@ export function cellSubject(req: { shape: BatchedCellShape; ops: readonly string
   }
 }
 
+/** The cells of one shape, op set and seed, in inference mode: inputs drawn once, each `build(choice)` one cell. */
+export function cellFamily(shape: BatchedCellShape, ops: readonly string[], seed: number): SampledCells {
+  return sampledCells(shape, ops as OpName[], seed, { ...INFERENCE, kind: shape.kind });
+}
+
 /**
- * The op of an op-table site, built with nn's own constructors as the measured cells build it:
- * search-style (non-affine BatchNorm, BatchNorm after pools), the preprocessing layers nn's
- * createPreprocess uses; applied to a fixed random input of the site's shape.
+ * The op of an op-table site, built with nn's own constructors as the measured cells of its kind
+ * build it: search cells non-affine BatchNorm with BatchNorm after pools, eval cells affine BatchNorm
+ * and bare pools; the preprocessing layers nn's createPreprocess uses. Applied to a fixed random input
+ * of the site's shape.
  */
 export function opSubject(site: OpSite, seed: number): TimedSubject {
   const store = createParamStore();
@@ -97,13 +108,14 @@ export function opSubject(site: OpSite, seed: number): TimedSubject {
 }
 
 function siteLayer(params: ParamBuilder, site: OpSite): Layer {
+  const affine = site.kind === 'eval';
   switch (site.op) {
     case PREPROCESS_RELU_CONV_BN:
-      return reluConvBn(params, site.cIn, site.c, false);
+      return reluConvBn(params, site.cIn, site.c, affine);
     case PREPROCESS_FACTORIZED_REDUCE:
-      return factorizedReduce(params, site.cIn, site.c, false);
+      return factorizedReduce(params, site.cIn, site.c, affine);
     default:
-      return createOp(params, site.op as OpName, { c: site.c, stride: site.stride, affine: false, poolBatchNorm: true });
+      return createOp(params, site.op as OpName, { c: site.c, stride: site.stride, affine, poolBatchNorm: !affine });
   }
 }
 

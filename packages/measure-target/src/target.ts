@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { environmentFingerprint, hostFingerprint, initBackend } from '@lenna/compute';
+import { UserError } from '@lenna/core';
+import { clockFor, environmentFingerprint, hostFingerprint, initBackend, type TimingClock } from '@lenna/compute';
 import { launchBrowserTarget, type BrowserInfo } from './browser.js';
 import { BROWSER_BACKENDS, type BrowserBackend } from './page-api.js';
 import { createLocalTimer, type LatencyTimer } from './timer.js';
@@ -21,17 +22,30 @@ export const TARGET_PARAMS = {
   browser: BrowserParamsSchema.optional(),
 };
 
+/** A stage's timing clock param: `auto` is CPU time where one thread computes (wasm, cpu) and wall time elsewhere (compute's clockFor); a browser has wall time only. */
+export type ClockParam = 'auto' | TimingClock;
+
 export interface TargetParams {
   target: MeasurementTargetName;
   browser?: { backend: BrowserBackend; executable?: string };
+  /** Default `auto`. */
+  clock?: ClockParam;
 }
 
-/** `browser` only means something with `target: browser`: given with `node`, it is a mistake to name. */
-export function checkTargetParams(p: { target: MeasurementTargetName; browser?: unknown }, ctx: z.RefinementCtx): void {
+/**
+ * `browser` only means something with `target: browser`: given with `node`, it is a mistake to name;
+ * so is a `cpu` clock in a browser. `clockAt`: where the stage keeps its clock param (dataset-gen
+ * `clock`, retrain-eval `measure.clock`).
+ */
+export function checkTargetParams(p: { target: MeasurementTargetName; browser?: unknown }, ctx: z.RefinementCtx, clockAt: readonly string[] = ['clock']): void {
   if (p.target === 'node' && p.browser !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['browser'], message: 'browser is set but target is node; set target: browser to measure in the browser, or leave browser out' });
   }
+  const clock = clockAt.reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], p);
+  if (p.target === 'browser' && clock === 'cpu') ctx.addIssue({ code: 'custom', path: [...clockAt], message: CPU_CLOCK_IN_BROWSER });
 }
+
+const CPU_CLOCK_IN_BROWSER = 'is cpu, but a browser page has no CPU-time clock; use wall or auto (wall time in the browser), or target: node';
 
 /** Where a measurement ran, as metrics and data sets record it. */
 export interface TargetLabel {
@@ -42,6 +56,8 @@ export interface TargetLabel {
   browser: string | null;
   /** WebGL's unmasked renderer or the WebGPU adapter; null for node and wasm. */
   renderer: string | null;
+  /** What the timings count (the timer's clock). */
+  clock: TimingClock;
 }
 
 export interface MeasurementTarget {
@@ -52,16 +68,27 @@ export interface MeasurementTarget {
 
 const browserOf = (p: TargetParams) => p.browser ?? { backend: 'wasm' as const };
 
+/**
+ * The timer on tfjs in this Node process (initBackend's backend, set up here). `clock`: `auto` times
+ * CPU time where one thread computes (wasm, cpu) and wall time elsewhere (compute's clockFor).
+ */
+export async function createTfjsTimer(options: { clock?: ClockParam } = {}): Promise<LatencyTimer> {
+  const backend = await initBackend({ quiet: true });
+  const clock = options.clock === undefined || options.clock === 'auto' ? clockFor(backend) : options.clock;
+  return createLocalTimer({ clock });
+}
+
 /** Opens the target the params name: this process's tfjs backend, or headless Chromium with LENNA's page (`log` gets a note where its GPU backend draws in software). */
 export async function openTarget(p: TargetParams, log: (message: string) => void = () => undefined): Promise<MeasurementTarget> {
   if (p.target === 'node') {
     const backend = await initBackend({ quiet: true });
-    const timer = createLocalTimer();
-    return { label: { target: 'node', backend: backend.name, browser: null, renderer: null }, timer, close: () => timer.close() };
+    const timer = await createTfjsTimer({ clock: p.clock });
+    return { label: { target: 'node', backend: backend.name, browser: null, renderer: null, clock: timer.clock }, timer, close: () => timer.close() };
   }
+  if (p.clock === 'cpu') throw new UserError(`clock ${CPU_CLOCK_IN_BROWSER}.`);
   const { backend, executable } = browserOf(p);
   const browser = await launchBrowserTarget({ backend, executable });
-  const label: TargetLabel = { target: 'browser', backend, browser: browser.info.browser, renderer: browser.info.renderer };
+  const label: TargetLabel = { target: 'browser', backend, browser: browser.info.browser, renderer: browser.info.renderer, clock: browser.timer.clock };
   if (browser.info.renderer && /swiftshader/i.test(browser.info.renderer)) {
     log(`note: ${backend} draws with SwiftShader, Chromium's software renderer, so these timings describe this CPU, not a GPU`);
   }
@@ -94,18 +121,19 @@ export function browserFingerprint(info: BrowserInfo): Record<string, unknown> {
   };
 }
 
-/** Arrow schema metadata naming where a table's latencies were measured: `lenna.target`, `lenna.backend`, and `lenna.browser`, `lenna.renderer` where known. */
+/** Arrow schema metadata naming where and how a table's latencies were measured: `lenna.target`, `lenna.backend`, `lenna.clock`, and `lenna.browser`, `lenna.renderer` where known. */
 export function targetMetadata(label: TargetLabel): Record<string, string> {
   return {
     'lenna.target': label.target,
     'lenna.backend': label.backend,
+    'lenna.clock': label.clock,
     ...(label.browser ? { 'lenna.browser': label.browser } : {}),
     ...(label.renderer ? { 'lenna.renderer': label.renderer } : {}),
   };
 }
 
-/** One phrase for logs: `node (wasm)`, `browser Chrome/156.0.8078.114 (wasm)`, with the renderer where there is one. */
+/** One phrase for logs: `node (wasm), cpu clock`, `browser Chrome/156.0.8078.114 (wasm), wall clock`, with the renderer where there is one. */
 export function describeTarget(label: TargetLabel): string {
   const where = label.browser ? `browser ${label.browser}` : label.target;
-  return `${where} (${label.backend}${label.renderer ? `, ${label.renderer}` : ''})`;
+  return `${where} (${label.backend}${label.renderer ? `, ${label.renderer}` : ''}), ${label.clock} clock`;
 }

@@ -1,5 +1,6 @@
-import { timeForward } from '@lenna/compute';
-import { cellSubject, networkSubject, opSubject, type BatchedCellShape, type NetworkConfig, type OpSite, type TimedSubject } from './subjects.js';
+import { timeForward, type TimingClock } from '@lenna/compute';
+import type { CellRunnable, SampledCells } from '@lenna/nn';
+import { cellFamily, networkSubject, opSubject, type BatchedCellShape, type NetworkConfig, type OpSite, type TimedSubject } from './subjects.js';
 
 /** How a request is timed: `runs` timed forward passes after `warmup` untimed ones; `seed` draws the weights and inputs. */
 export interface TimingRequest {
@@ -8,7 +9,7 @@ export interface TimingRequest {
   seed: number;
 }
 
-/** One concrete cell: `ops[choice[e]]` on edge e (nn's edge order; `none` leaves the edge out). */
+/** One concrete cell: `ops[choice[e]]` on edge e (nn's edge order; `none` leaves the edge out), built as `shape.kind` builds it. */
 export interface CellTimingRequest extends TimingRequest {
   shape: BatchedCellShape;
   /** The op set (nn's op names) `choice` indexes. */
@@ -29,13 +30,14 @@ export interface NetworkTimingRequest extends TimingRequest {
 
 /**
  * Times cells, op sites and networks on one target and returns the raw samples: `runs` numbers, the
- * milliseconds each forward pass took (outputs read back each time, compute's timeForward). Which cells
- * to time, how samples become a label and when to stop is the caller's protocol, in Node, whatever
- * runs the cells. Requests and answers are plain JSON, so a browser page serves them as they are.
+ * milliseconds each forward pass took on the timer's clock (outputs read back each time, compute's
+ * timeForward). Which cells to time, how samples become a label and when to stop is the caller's
+ * protocol, in Node, whatever runs the cells. Requests and answers are plain JSON, so a browser page
+ * serves them as they are.
  */
 export interface LatencyTimer {
-  /** What the samples count: elapsed time (`wall`); a browser has no other clock. */
-  readonly clock: 'wall' | 'cpu';
+  /** What the samples count: elapsed time (`wall`) or this process's CPU time (`cpu`, Node only: a page has no CPU clock). */
+  readonly clock: TimingClock;
   timeCell(request: CellTimingRequest): Promise<number[]>;
   /** `none` costs nothing (a discrete cell skips the edge): `runs` zeros. */
   timeOp(request: OpTimingRequest): Promise<number[]>;
@@ -44,24 +46,65 @@ export interface LatencyTimer {
   close(): Promise<void>;
 }
 
+/** Cells kept built between requests: a protocol asks about a shape's reference cell and a one-hot row's cell again and again. */
+const CACHED_CELLS = 8;
+
 /**
  * The timer of the tfjs backend in this JavaScript context: Node's for the `node` target, the page's
- * inside the browser (the page bundles this very module). The backend must be set up first.
+ * inside the browser (the page bundles this very module). The backend must be set up first. `clock`
+ * defaults to wall time; `cpu` needs Node's process.cpuUsage.
  */
-export function createLocalTimer(): LatencyTimer {
+export function createLocalTimer(options: { clock?: TimingClock } = {}): LatencyTimer {
+  const clock = options.clock ?? 'wall';
+  const cells = cellCache(CACHED_CELLS);
+  const time = async (run: () => ReturnType<TimedSubject['run']>, r: TimingRequest) => (await timeForward(run, { runs: r.runs, warmup: r.warmup, clock })).samplesMs;
+  const timeOnce = async (subject: TimedSubject, r: TimingRequest) => {
+    try {
+      return await time(subject.run, r);
+    } finally {
+      subject.dispose();
+    }
+  };
   return {
-    clock: 'wall',
-    timeCell: (r) => time(cellSubject(r), r),
-    timeOp: (r) => (r.site.op === 'none' ? Promise.resolve(new Array<number>(r.runs).fill(0)) : time(opSubject(r.site, r.seed), r)),
-    timeNetwork: (r) => time(networkSubject(r.network, r.batch, r.seed), r),
-    close: async () => undefined,
+    clock,
+    timeCell: (r) => time(cells.get(r).run, r),
+    timeOp: (r) => (r.site.op === 'none' ? Promise.resolve(new Array<number>(r.runs).fill(0)) : timeOnce(opSubject(r.site, r.seed), r)),
+    timeNetwork: (r) => timeOnce(networkSubject(r.network, r.batch, r.seed), r),
+    close: async () => cells.clear(),
   };
 }
 
-async function time(subject: TimedSubject, r: TimingRequest): Promise<number[]> {
-  try {
-    return (await timeForward(subject.run, { runs: r.runs, warmup: r.warmup })).samplesMs;
-  } finally {
-    subject.dispose();
-  }
+/** The cells of recent requests, built once: inputs per shape, op set and seed; the `size` most recently used cells. */
+function cellCache(size: number) {
+  const families = new Map<string, SampledCells>();
+  const cells = new Map<string, CellRunnable>();
+  const shapeId = (s: BatchedCellShape) => [s.kind, s.reduction, s.reductionPrev, s.cPrevPrev, s.cPrev, s.c, s.hw, s.batch].join(' ');
+  return {
+    get(r: CellTimingRequest): CellRunnable {
+      const familyKey = JSON.stringify([shapeId(r.shape), r.ops, r.seed]);
+      const key = JSON.stringify([familyKey, r.choice]);
+      const cached = cells.get(key);
+      if (cached) {
+        // Most recently used last, so the oldest is the first to go.
+        cells.delete(key);
+        cells.set(key, cached);
+        return cached;
+      }
+      if (!families.has(familyKey)) families.set(familyKey, cellFamily(r.shape, r.ops, r.seed));
+      const cell = families.get(familyKey)!.build([...r.choice]);
+      cells.set(key, cell);
+      if (cells.size > size) {
+        const [oldest, runnable] = cells.entries().next().value!;
+        runnable.dispose();
+        cells.delete(oldest);
+      }
+      return cell;
+    },
+    clear(): void {
+      for (const cell of cells.values()) cell.dispose();
+      for (const family of families.values()) family.dispose();
+      cells.clear();
+      families.clear();
+    },
+  };
 }

@@ -24,7 +24,7 @@ describe.skipIf(browser.skip)('the browser target (headless Chromium)', () => {
 
   it('times cells, ops and networks in the page: `runs` positive samples each', async () => {
     const cell = await target.timer.timeCell(TINY_CELL);
-    const op = await target.timer.timeOp({ site: { op: 'dil_conv_5x5', stride: 1, cIn: 4, c: 4, hw: 8, batch: 2 }, seed: 0, runs: 2, warmup: 0 });
+    const op = await target.timer.timeOp({ site: { op: 'dil_conv_5x5', stride: 1, cIn: 4, c: 4, hw: 8, batch: 2, kind: 'eval' }, seed: 0, runs: 2, warmup: 0 });
     const net = await target.timer.timeNetwork({
       network: { genotype: { normal: [['sep_conv_3x3', 0], ['skip_connect', 1]], normal_concat: [2], reduce: [['max_pool_3x3', 0], ['avg_pool_3x3', 1]], reduce_concat: [2] }, C: 4, layers: 3, numClasses: 3, inputChannels: 1, inputSize: 8 },
       batch: 2,
@@ -38,16 +38,18 @@ describe.skipIf(browser.skip)('the browser target (headless Chromium)', () => {
     }
   });
 
-  it('builds the very cell Node builds: same code, same kernels, same numbers', async () => {
-    const page = await target.cellOutput(TINY_CELL);
-    const subject = cellSubject(TINY_CELL);
-    const here = tf.tidy(subject.run);
-    const values = Array.from(here.dataSync());
-    here.dispose();
-    subject.dispose();
-    expect(page).toHaveLength(values.length);
-    const scale = Math.max(...values.map(Math.abs));
-    expect(Math.max(...page.map((v, i) => Math.abs(v - values[i])))).toBeLessThanOrEqual(1e-6 * scale);
+  it('builds the very cell Node builds, of either kind: same code, same kernels, same numbers', async () => {
+    for (const request of [TINY_CELL, { ...TINY_CELL, shape: { ...TINY_CELL.shape, kind: 'eval' as const } }]) {
+      const page = await target.cellOutput(request);
+      const subject = cellSubject(request);
+      const here = tf.tidy(subject.run);
+      const values = Array.from(here.dataSync());
+      here.dispose();
+      subject.dispose();
+      expect(page).toHaveLength(values.length);
+      const scale = Math.max(...values.map(Math.abs));
+      expect(Math.max(...page.map((v, i) => Math.abs(v - values[i]))), request.shape.kind).toBeLessThanOrEqual(1e-6 * scale);
+    }
   });
 
   it('a request the page cannot build fails with the page’s own message', async () => {
@@ -69,7 +71,7 @@ describe.skipIf(browser.skip)('the browser target (headless Chromium)', () => {
     const t = webgl as BrowserTarget;
     try {
       expect(t.info.renderer).toEqual(expect.any(String));
-      expect(await t.timer.timeOp({ site: { op: 'max_pool_3x3', stride: 1, cIn: 2, c: 2, hw: 4, batch: 1 }, seed: 0, runs: 2, warmup: 0 })).toHaveLength(2);
+      expect(await t.timer.timeOp({ site: { op: 'max_pool_3x3', stride: 1, cIn: 2, c: 2, hw: 4, batch: 1, kind: 'search' }, seed: 0, runs: 2, warmup: 0 })).toHaveLength(2);
     } finally {
       await t.close();
     }

@@ -29,6 +29,16 @@ describe('the target params', () => {
     expect(issues({ target: 'browser', browser: { backend: 'cpu' } })[0]).toMatch(/^browser\.backend: .*"wasm"\|"webgl"\|"webgpu"/);
     expect(issues({ target: 'browser', browser: { headless: false } })[0]).toMatch(/^browser: .*headless/);
   });
+
+  it('refuse a cpu clock in the browser, where the stage keeps its clock', () => {
+    const WithClock = z.object({ clock: z.enum(['auto', 'wall', 'cpu']).default('auto'), ...TARGET_PARAMS }).strict().superRefine((p, ctx) => checkTargetParams(p, ctx));
+    const Nested = z.object({ measure: z.object({ clock: z.string() }), ...TARGET_PARAMS }).strict().superRefine((p, ctx) => checkTargetParams(p, ctx, ['measure', 'clock']));
+    const message = 'is cpu, but a browser page has no CPU-time clock; use wall or auto (wall time in the browser), or target: node';
+    expect(WithClock.safeParse({ target: 'browser', clock: 'cpu' }).error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['clock', message]]);
+    expect(Nested.safeParse({ target: 'browser', measure: { clock: 'cpu' } }).error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['measure.clock', message]]);
+    expect(WithClock.safeParse({ target: 'browser', clock: 'auto' }).success).toBe(true);
+    expect(WithClock.safeParse({ target: 'node', clock: 'cpu' }).success).toBe(true);
+  });
 });
 
 describe('the browser executable', () => {
@@ -74,12 +84,12 @@ describe('where a measurement ran', () => {
   });
 
   it('is named in Arrow metadata and logs', () => {
-    const browser = { target: 'browser', backend: 'webgl', browser: info.browser, renderer: info.renderer } as const;
-    expect(targetMetadata(browser)).toEqual({ 'lenna.target': 'browser', 'lenna.backend': 'webgl', 'lenna.browser': 'Chrome/156.0.8078.114', 'lenna.renderer': 'ANGLE (SwiftShader)' });
-    expect(targetMetadata({ target: 'node', backend: 'wasm', browser: null, renderer: null })).toEqual({ 'lenna.target': 'node', 'lenna.backend': 'wasm' });
-    expect(describeTarget(browser)).toBe('browser Chrome/156.0.8078.114 (webgl, ANGLE (SwiftShader))');
-    expect(describeTarget({ ...browser, backend: 'wasm', renderer: null })).toBe('browser Chrome/156.0.8078.114 (wasm)');
-    expect(describeTarget({ target: 'node', backend: 'cpu', browser: null, renderer: null })).toBe('node (cpu)');
+    const browser = { target: 'browser', backend: 'webgl', browser: info.browser, renderer: info.renderer, clock: 'wall' } as const;
+    expect(targetMetadata(browser)).toEqual({ 'lenna.target': 'browser', 'lenna.backend': 'webgl', 'lenna.clock': 'wall', 'lenna.browser': 'Chrome/156.0.8078.114', 'lenna.renderer': 'ANGLE (SwiftShader)' });
+    expect(targetMetadata({ target: 'node', backend: 'wasm', browser: null, renderer: null, clock: 'cpu' })).toEqual({ 'lenna.target': 'node', 'lenna.backend': 'wasm', 'lenna.clock': 'cpu' });
+    expect(describeTarget(browser)).toBe('browser Chrome/156.0.8078.114 (webgl, ANGLE (SwiftShader)), wall clock');
+    expect(describeTarget({ ...browser, backend: 'wasm', renderer: null })).toBe('browser Chrome/156.0.8078.114 (wasm), wall clock');
+    expect(describeTarget({ target: 'node', backend: 'cpu', browser: null, renderer: null, clock: 'cpu' })).toBe('node (cpu), cpu clock');
   });
 
   it('a backend the browser lacks is one sentence naming it and what to try', () => {

@@ -5,7 +5,7 @@ import { UserError } from './errors.js';
 import type { Layer } from './layers.js';
 import { createOp, isOpName, type OpName } from './ops.js';
 import { createParamStore, disposeStore, ParamBuilder } from './params.js';
-import { nodesForEdges, type CellShape } from './shapes.js';
+import { nodesForEdges, type CellKind, type CellShape } from './shapes.js';
 
 export interface DiscreteCell {
   /** NHWC shapes of s0 and s1 (s0 is twice as large after a reduction cell). */
@@ -29,19 +29,22 @@ export function cellInputShapes(shape: CellShape): [number[], number[]] {
 }
 
 /**
- * A single cell with one fixed op per edge (`none` allowed), search-style (non-affine BN, BN after
- * pools), for latency measurement. The number of nodes follows from the number of edges.
+ * A single cell with one fixed op per edge (`none` allowed), for latency measurement, built as `kind`
+ * says: `search` (default) as the search network's cells, `eval` as the evaluation network's (with a
+ * genotype's choice, two edges per node, it runs the very layers an eval network cell runs). The number
+ * of nodes follows from the number of edges.
  */
-export function createDiscreteCell(shape: CellShape, choice: readonly OpName[], seed: number): DiscreteCell {
+export function createDiscreteCell(shape: CellShape, choice: readonly OpName[], seed: number, kind: CellKind = 'search'): DiscreteCell {
   const nodes = nodesForEdges(choice.length);
   for (const op of choice) if (!isOpName(op)) throw new UserError(`Unknown op "${op}" in a cell choice.`);
   const store = createParamStore();
   const pb = new ParamBuilder(store, createRng(seed));
-  const pre = createPreprocess(pb, shape, false);
+  const affine = kind === 'eval';
+  const pre = createPreprocess(pb, shape, affine);
   const ops: (Layer | null)[] = cellEdges(nodes).map(({ from }, e) => {
     const name = choice[e];
     if (name === 'none') return null;
-    return createOp(pb.child('edges').child(e).child('ops').child(name), name, { c: shape.c, stride: edgeStride(shape, from), affine: false, poolBatchNorm: true });
+    return createOp(pb.child('edges').child(e).child('ops').child(name), name, { c: shape.c, stride: edgeStride(shape, from), affine, poolBatchNorm: !affine });
   });
   const concat = Array.from({ length: nodes }, (_, i) => i + 2);
   const inputShapes = cellInputShapes(shape);
@@ -87,9 +90,9 @@ export interface SampledCells {
 
 /**
  * Builds sampled cells of one shape for latency measurement: inputs are drawn once from `seed`,
- * each build makes the sampled cell (weights from `seed` too) and its runnable.
+ * each build makes the sampled cell (weights from `seed` too, built as `opts.kind`, default search) and its runnable.
  */
-export function sampledCells(shape: CellShape, ops: readonly OpName[], seed: number, opts: { training?: boolean } = {}): SampledCells {
+export function sampledCells(shape: CellShape, ops: readonly OpName[], seed: number, opts: { training?: boolean; kind?: CellKind } = {}): SampledCells {
   const [shape0, shape1] = cellInputShapes(shape);
   const rng = createRng(seed);
   const draw = (s: number[]) => tf.tensor4d(Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rng.normal()), s as [number, number, number, number]);
@@ -100,8 +103,8 @@ export function sampledCells(shape: CellShape, ops: readonly OpName[], seed: num
       if (!Number.isInteger(k) || k < 0 || k >= ops.length) throw new Error(`Choice index ${k} is outside the op set of ${ops.length} ops.`);
       return ops[k];
     });
-    const cell = createDiscreteCell(shape, names, seed);
-    return { run: () => cell.forward(s0, s1, opts), dispose: () => cell.dispose() };
+    const cell = createDiscreteCell(shape, names, seed, opts.kind);
+    return { run: () => cell.forward(s0, s1, { training: opts.training }), dispose: () => cell.dispose() };
   };
   return { build, dispose: () => tf.dispose([s0, s1]) };
 }

@@ -1,6 +1,6 @@
 export { DARTS_OPS, isOpName, createOp, reluConvBn, factorizedReduce, type OpName, type OpOptions } from './ops.js';
 export { type ForwardContext, type Layer, outSize } from './layers.js';
-export { cellShapes, edgeCount, nodesForEdges, isReductionLayer, type CellShape, type IndexedCellShape, type NetworkShapeConfig } from './shapes.js';
+export { cellShapes, edgeCount, nodesForEdges, isReductionLayer, CELL_KINDS, type CellKind, type CellShape, type IndexedCellShape, type NetworkShapeConfig } from './shapes.js';
 export { cellEdges } from './cell.js';
 export { createSearchNetwork, resolveSearchConfig, type SearchNetwork, type SearchNetworkConfig, type GradientRequest } from './search-network.js';
 export { tapedTailCells, DEFAULT_TAPE_BUDGET_BYTES } from './segmented-grads.js';

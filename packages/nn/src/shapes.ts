@@ -16,6 +16,13 @@ export interface CellShape {
   batch?: number;
 }
 
+/**
+ * How a cell is built: `search` as the search network builds it (non-affine BatchNorm, BatchNorm after
+ * pools, the official MixedOp), `eval` as the evaluation network does (affine BatchNorm, bare pools).
+ */
+export type CellKind = 'search' | 'eval';
+export const CELL_KINDS: readonly CellKind[] = ['search', 'eval'];
+
 /** A cell's shape and its position in a network (its parameters live under `cells.<index>`). */
 export interface IndexedCellShape extends CellShape {
   index: number;

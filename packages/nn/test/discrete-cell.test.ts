@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { measureExpectedLatency } from '@lenna/compute';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cellInputShapes, cellShapes, createDiscreteCell, DARTS_OPS, sampledCells, type CellShape, type OpName } from '../src/index.js';
+import { cellEdges, cellInputShapes, cellShapes, createDiscreteCell, createEvalNetwork, DARTS_OPS, sampledCells, type CellShape, type Genotype, type OpName } from '../src/index.js';
 import { useCpu, values } from './setup.js';
 
 beforeAll(useCpu);
@@ -44,6 +44,30 @@ describe('discrete cell', () => {
     const sep = 2 * (9 * 4 * 64 + 16 * 64);
     expect(cell.macs).toBe(2 * 6 * 4 * 64 + 5 * sep);
     expect(cell.paramCount).toBe(2 * 24 + 5 * 2 * (36 + 16));
+  });
+
+  it('eval kind builds a genotype cell with the eval network’s layers: its parameters, not the search cell’s', () => {
+    const genotype = {
+      normal: [['sep_conv_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 0], ['dil_conv_3x3', 2], ['avg_pool_3x3', 1], ['sep_conv_5x5', 3], ['dil_conv_5x5', 0], ['max_pool_3x3', 4]],
+      normal_concat: [2, 3, 4, 5],
+      reduce: [['max_pool_3x3', 0], ['sep_conv_3x3', 1], ['skip_connect', 2], ['avg_pool_3x3', 0], ['dil_conv_3x3', 1], ['sep_conv_5x5', 2], ['max_pool_3x3', 3], ['skip_connect', 4]],
+      reduce_concat: [2, 3, 4, 5],
+    } as Genotype;
+    const net = createEvalNetwork({ genotype, C: 4, layers: 3, numClasses: 10, inputChannels: 1, inputSize: 8, seed: 1 });
+    for (const shape of net.shapes) {
+      const gene = shape.reduction ? genotype.reduce : genotype.normal;
+      const choice: OpName[] = cellEdges(4).map(({ node, from }) => (gene.find(([, f], k) => Math.floor(k / 2) === node && f === from)?.[0] ?? 'none') as OpName);
+      const inNetwork = [...net.store.weights.entries()].filter(([name]) => name.startsWith(`cells.${shape.index}.`)).reduce((n, [, v]) => n + v.size, 0);
+      const evalCell = createDiscreteCell(shape, choice, 2, 'eval');
+      const searchCell = createDiscreteCell(shape, choice, 2, 'search');
+      expect(evalCell.paramCount, `cell ${shape.index}`).toBe(inNetwork);
+      expect(searchCell.paramCount).toBeLessThan(inNetwork);
+      const [s0, s1] = evalCell.inputShapes.map(rand);
+      expect(evalCell.forward(s0, s1).shape).toEqual(searchCell.forward(s0, s1).shape);
+      evalCell.dispose();
+      searchCell.dispose();
+    }
+    net.dispose();
   });
 
   it('rejects a choice that is no cell', () => {

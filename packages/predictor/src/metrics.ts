@@ -1,3 +1,5 @@
+import { createRng } from '@lenna/core';
+
 /** Accuracy of predicted against measured latencies (both in ms), as the metrics table reports it. */
 export interface LatencyMetrics {
   mae_ms: number;
@@ -112,4 +114,87 @@ export function latencyMetrics(predicted: ArrayLike<number>, measured: ArrayLike
     kendall: kendallTauB(predicted, measured),
     n_test: measured.length,
   };
+}
+
+/** One row of the metrics table: a model's metrics on one scope of the test rows. */
+export type ScopedMetrics = { model: string; scope: string } & LatencyMetrics;
+
+/** A subset of the test rows the metrics are computed on: `all`, `one_hot` (discrete cells), `shape:<shapeKey>`. */
+export interface Scope {
+  name: string;
+  rows: number[];
+}
+
+/**
+ * The scopes of a test split: every row; the one-hot rows (what retrain-eval asks about, when there are
+ * any); each shape's rows (the search compares cells within one shape only), in shapeKey order.
+ */
+export function testScopes(shapeKeys: readonly string[], oneHot: ArrayLike<boolean | number>): Scope[] {
+  const all = shapeKeys.map((_, i) => i);
+  const scopes: Scope[] = [{ name: 'all', rows: all }];
+  const oneHotRows = all.filter((i) => Boolean(oneHot[i]));
+  if (oneHotRows.length > 0) scopes.push({ name: 'one_hot', rows: oneHotRows });
+  for (const key of [...new Set(shapeKeys)].sort()) scopes.push({ name: `shape:${key}`, rows: all.filter((i) => shapeKeys[i] === key) });
+  return scopes;
+}
+
+/** Every model's metrics on every scope, model-major in the order given. */
+export function scopedMetrics(predictions: Record<string, ArrayLike<number>>, measured: ArrayLike<number>, scopes: readonly Scope[]): ScopedMetrics[] {
+  return Object.entries(predictions).flatMap(([model, predicted]) =>
+    scopes.map((scope) => ({
+      model,
+      scope: scope.name,
+      ...latencyMetrics(
+        scope.rows.map((i) => predicted[i]),
+        scope.rows.map((i) => measured[i]),
+      ),
+    })),
+  );
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = (sorted.length - 1) / 2;
+  return (sorted[Math.floor(mid)] + sorted[Math.ceil(mid)]) / 2;
+}
+
+/** The median over shapes of a model's Spearman ρ within the shape (shapes where ρ is undefined are left out; NaN if none is left). */
+export function medianWithinShapeSpearman(rows: readonly ScopedMetrics[], model: string): number {
+  const values = rows.filter((r) => r.model === model && r.scope.startsWith('shape:') && Number.isFinite(r.spearman)).map((r) => r.spearman);
+  return values.length === 0 ? NaN : median(values);
+}
+
+/** The median and 90th percentile of the labels' relative standard errors (se_ms / latency_ms), NaN where a row has none. */
+export function labelNoise(seMs: ArrayLike<number>, measured: ArrayLike<number>): { median_se: number; p90_se: number } {
+  const relative = Array.from(measured, (m, i) => seMs[i] / m).filter(Number.isFinite);
+  if (relative.length === 0) return { median_se: NaN, p90_se: NaN };
+  const sorted = relative.sort((a, b) => a - b);
+  const at = (q: number) => {
+    const pos = q * (sorted.length - 1);
+    return sorted[Math.floor(pos)] + (sorted[Math.ceil(pos)] - sorted[Math.floor(pos)]) * (pos - Math.floor(pos));
+  };
+  return { median_se: at(0.5), p90_se: at(0.9) };
+}
+
+/**
+ * The within ±10% a perfect predictor of each test cell's true expected latency would score against
+ * these labels: each label is its truth plus a normal error of its standard error, so the perfect
+ * prediction falls within ±10% of a label with a probability set by that error. Simulated: `draws`
+ * labels per row around the measured value (seeded normal draws), the share within ±10% of the row's
+ * truth, averaged over rows. NaN where no row has a standard error.
+ */
+export function ceilingWithin10(seMs: ArrayLike<number>, measured: ArrayLike<number>, draws = 2000, seed = 0): number {
+  const rng = createRng(seed);
+  let hits = 0;
+  let count = 0;
+  for (let i = 0; i < measured.length; i++) {
+    if (!Number.isFinite(seMs[i])) continue;
+    const truth = measured[i];
+    for (let d = 0; d < draws; d++) {
+      const label = truth + seMs[i] * rng.normal();
+      if (Math.abs(truth - label) <= 0.1 * Math.abs(label) * (1 + 1e-12)) hits++;
+      count++;
+    }
+  }
+  return count === 0 ? NaN : hits / count;
 }

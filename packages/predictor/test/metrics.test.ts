@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { averageRanks, kendallTauB, latencyMetrics, spearman, withinFraction } from '../src/metrics.js';
+import { averageRanks, ceilingWithin10, kendallTauB, labelNoise, latencyMetrics, medianWithinShapeSpearman, scopedMetrics, spearman, testScopes, withinFraction } from '../src/metrics.js';
 
 describe('latency metrics on hand-computed cases', () => {
   it('computes MAE, RMSE, MAPE and the within-tolerance fractions', () => {
@@ -38,5 +38,55 @@ describe('latency metrics on hand-computed cases', () => {
 
   it('rejects mismatched lengths', () => {
     expect(() => latencyMetrics([1, 2], [1])).toThrow(/equally many/);
+  });
+});
+
+describe('metrics by scope', () => {
+  // Six test rows of two shapes, rows 1 and 4 one-hot.
+  const keys = ['b', 'a', 'b', 'a', 'a', 'b'];
+  const oneHot = [false, true, false, false, true, false];
+  const measured = [10, 20, 30, 40, 50, 60];
+  const good = [11, 20, 29, 44, 50, 60]; // ranks right in both shapes
+  const bad = [60, 50, 40, 30, 20, 10]; // every shape ranked backwards
+
+  it('has the scopes all, one_hot and one per shape (sorted), each with its rows', () => {
+    expect(testScopes(keys, oneHot)).toEqual([
+      { name: 'all', rows: [0, 1, 2, 3, 4, 5] },
+      { name: 'one_hot', rows: [1, 4] },
+      { name: 'shape:a', rows: [1, 3, 4] },
+      { name: 'shape:b', rows: [0, 2, 5] },
+    ]);
+    expect(testScopes(['a'], [false]).map((s) => s.name)).toEqual(['all', 'shape:a']);
+  });
+
+  it('computes each model’s metrics on each scope’s rows alone', () => {
+    const rows = scopedMetrics({ good, bad }, measured, testScopes(keys, oneHot));
+    expect(rows.map((r) => `${r.model}/${r.scope}/${r.n_test}`)).toEqual([
+      'good/all/6', 'good/one_hot/2', 'good/shape:a/3', 'good/shape:b/3',
+      'bad/all/6', 'bad/one_hot/2', 'bad/shape:a/3', 'bad/shape:b/3',
+    ]);
+    const at = (model: string, scope: string) => rows.find((r) => r.model === model && r.scope === scope)!;
+    // shape a: measured 20, 40, 50 vs 20, 44, 50 → errors 0, 10%, 0.
+    expect(at('good', 'shape:a').within10).toBe(1);
+    expect(at('good', 'shape:a').mape).toBeCloseTo(0.1 / 3, 12);
+    expect(at('good', 'shape:b').spearman).toBeCloseTo(1, 12);
+    expect(at('bad', 'shape:a').spearman).toBeCloseTo(-1, 12);
+    expect(medianWithinShapeSpearman(rows, 'good')).toBeCloseTo(1, 12);
+    expect(medianWithinShapeSpearman(rows, 'bad')).toBeCloseTo(-1, 12);
+  });
+});
+
+describe('label noise and the ceiling', () => {
+  it('label noise: median and 90th percentile of se / latency, rows without se left out', () => {
+    expect(labelNoise([1, 2, 3, NaN, 0.5], [10, 10, 10, 10, 10])).toEqual({ median_se: expect.closeTo(0.15, 12), p90_se: expect.closeTo(0.27, 12) });
+    expect(labelNoise([NaN], [1]).median_se).toBeNaN();
+  });
+
+  it('a perfect predictor scores 1 against exact labels, and Φ(0.1/(0.9 s)) − Φ(−0.1/(1.1 s)) against labels of relative error s', () => {
+    expect(ceilingWithin10([0, 0], [5, 7])).toBe(1);
+    // s = 0.1: |truth − label| ≤ 0.1·label ⇔ −0.1/1.1 ≤ ε/truth ≤ 0.1/0.9 with ε ~ N(0, (0.1·truth)²):
+    // Φ(1.1111) − Φ(−0.9091) = 0.86674 − 0.18165 = 0.68509.
+    expect(ceilingWithin10([1, 3], [10, 30], 100000, 1)).toBeCloseTo(0.6851, 2);
+    expect(ceilingWithin10([NaN], [1])).toBeNaN();
   });
 });

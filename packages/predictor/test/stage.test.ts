@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArrowFile, readSafetensorsFile, runStageInProcess, UserError } from '@lenna/core';
-import { loadLatencyModel, readCellRows, writeSyntheticSplits } from '@lenna/latency-model';
+import { loadLatencyModel, readCellRows, shapeKey, SYNTHETIC_SHAPES, writeSyntheticSplits } from '@lenna/latency-model';
 import { latencyMetrics } from '../src/metrics.js';
 import { METRIC_COLUMNS, stage } from '../src/stage.js';
 
@@ -33,17 +33,32 @@ describe('predictor stage', () => {
 
     const { tensors } = await readSafetensorsFile(join(out, 'model', 'model.safetensors'));
     expect(Object.keys(tensors).sort()).toEqual(['mlp.l0.bias', 'mlp.l0.kernel', 'mlp.l1.bias', 'mlp.l1.kernel', 'mlp.l2.bias', 'mlp.l2.kernel', 'mlp.skip.kernel']);
-    expect(tensors['mlp.skip.kernel'].shape).toEqual([8 + 14 * 8, 1]);
-    expect(tensors['mlp.l0.kernel'].shape).toEqual([8 + 14 * 8, 32]);
+    expect(tensors['mlp.skip.kernel'].shape).toEqual([10 + 14 * 8, 1]);
+    expect(tensors['mlp.l0.kernel'].shape).toEqual([10 + 14 * 8, 32]);
     const modelJson = JSON.parse(await readFile(join(out, 'model', 'model.json'), 'utf8'));
-    expect(modelJson).toMatchObject({ format: 'lenna-latency-mlp', version: 1, edges: 14, hidden: [32, 32], activation: 'relu', skip: true });
+    expect(modelJson).toMatchObject({ format: 'lenna-latency-mlp', version: 2, edges: 14, hidden: [32, 32], activation: 'relu', skip: true, base: 'additive' });
+    expect(modelJson.shapes).toEqual(SYNTHETIC_SHAPES.map(shapeKey).sort());
+    expect(Object.keys(modelJson.additive).sort()).toEqual(modelJson.shapes);
 
     const table = await readArrowFile(join(out, 'metrics', 'metrics.arrow'));
-    expect(table.schema.fields.map((f) => f.name)).toEqual(['model', ...METRIC_COLUMNS, 'n_test']);
-    const metrics = JSON.parse(await readFile(join(out, 'metrics', 'metrics.json'), 'utf8')).metrics as Record<string, number | string>[];
+    expect(table.schema.fields.map((f) => f.name)).toEqual(['model', 'scope', ...METRIC_COLUMNS, 'n_test']);
+    const json = JSON.parse(await readFile(join(out, 'metrics', 'metrics.json'), 'utf8'));
+    const metrics = json.metrics as Record<string, number | string>[];
     expect(metrics.map((m) => m.model)).toEqual(['mlp', 'lut', 'ridge']);
-    expect(Array.from(table.getChild('model')!.toArray())).toEqual(['mlp', 'lut', 'ridge']);
-    expect(metrics.every((m) => m.n_test === 24)).toBe(true);
+    expect(metrics.every((m) => m.scope === 'all' && m.n_test === 24)).toBe(true);
+    // Per model: all, one_hot and the 4 shapes, 6 test rows each.
+    const scopes = Array.from(table.getChild('scope')!.toArray()) as string[];
+    expect(scopes.slice(0, 6)).toEqual(['all', 'one_hot', ...SYNTHETIC_SHAPES.map((s) => `shape:${shapeKey(s)}`).sort()]);
+    expect(Array.from(table.getChild('model')!.toArray())).toEqual([...Array(6).fill('mlp'), ...Array(6).fill('lut'), ...Array(6).fill('ridge')]);
+    expect(Array.from(table.getChild('n_test')!.toArray()).filter((_, i) => scopes[i].startsWith('shape:'))).toEqual(Array(12).fill(6));
+    expect(json.scopes).toHaveLength(18);
+    // The synthetic labels have a 2% standard error: a perfect predictor is within ±10% of nearly all of them.
+    expect(json.label_noise.median_se).toBeCloseTo(0.02, 10);
+    expect(json.ceiling_within10).toBeGreaterThan(0.99);
+    expect(typeof json.mlp_beats_baselines_within_shape).toBe('boolean');
+    expect(json.mlp_beats_baselines_within_shape).toBe(
+      json.within_shape.mlp.median_spearman > Math.max(json.within_shape.ridge.median_spearman, json.within_shape.lut.median_spearman),
+    );
 
     // The metrics agree with the saved model asked afresh about the test rows, and with the LUT column.
     const testTable = await readArrowFile(join(inputs.test, 'test.arrow'));

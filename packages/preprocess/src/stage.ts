@@ -28,7 +28,7 @@ export function datasetFile(input: InputArtifact): string {
 
 export const stage = defineStage({
   name: 'preprocess',
-  version: 1,
+  version: 2,
   description: 'Split the latency dataset into train/val/test stratified by cell shape, and fit the feature transforms on train.',
   params,
   inputs: { dataset: { kind: 'arrow', description: "dataset-gen's table: one row per measured cell" } },

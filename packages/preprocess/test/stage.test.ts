@@ -33,6 +33,8 @@ describe('preprocess stage', () => {
     for (const split of splits) {
       expect(split.schema.fields.map((f) => f.name)).toEqual(original.schema.fields.map((f) => f.name));
       expect(split.schema.metadata.get('lenna.ops')).toBe(original.schema.metadata.get('lenna.ops'));
+      // The additive coefficients travel with every split: the predictor puts them in its model.
+      expect(split.schema.metadata.get('lenna.additive')).toBe(original.schema.metadata.get('lenna.additive'));
       const shapes = new Set(readCellRows(split, 'split').rows.map(shapeKey));
       expect(shapes.size).toBe(SYNTHETIC_SHAPES.length);
     }
@@ -46,7 +48,9 @@ describe('preprocess stage', () => {
     const mean = trainLogMs.reduce((a, b) => a + b, 0) / trainLogMs.length;
     expect(transforms.target.mean).toBeCloseTo(mean, 10);
     expect(transforms.probs.mode).toBe('standardise');
-    expect(transforms.featureOrder).toHaveLength(8 + 14 * 8);
+    expect(transforms.featureOrder).toHaveLength(10 + 14 * 8);
+    const trainLogRatio = Array.from(splits[0].getChild('latency_ms')!.toArray() as Float64Array, (ms, i) => Math.log(ms / (splits[0].getChild('lut_latency_ms')!.get(i) as number)));
+    expect(transforms.residual.mean).toBeCloseTo(trainLogRatio.reduce((a, b) => a + b, 0) / trainLogRatio.length, 10);
   });
 
   it('refuses a dataset with a shape of fewer than 3 rows', async () => {

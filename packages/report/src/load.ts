@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { readArrowFile, UserError, type InputArtifact } from '@lenna/core';
 import { parseGenotype } from './genotype.js';
 import type { PredictorMetricsRow } from './html.js';
-import type { RunInfo, RunMetrics, SearchInfo, SearchSummary } from './match.js';
+import type { Measurement, RunInfo, RunMetrics, SearchInfo, SearchSummary } from './match.js';
+import type { RunKind } from './row.js';
 
 /** The file an input should hold: `preferred` if present, else its only file ending in `ext`. */
 export function pickFile(input: InputArtifact, preferred: string, ext: string, role: string): string {
@@ -46,13 +47,41 @@ function optionalNumber(object: Record<string, unknown>, key: string, file: stri
   return value;
 }
 
-const METRIC_KEYS = ['test_acc', 'val_acc', 'params', 'macs', 'latency_ms', 'predicted_latency_ms', 'latency_error'] as const;
+const METRIC_KEYS = ['test_acc', 'val_acc', 'params', 'macs', 'latency_ms', 'predicted_latency_ms', 'measured_cells_latency_ms', 'latency_error', 'n_skip_normal'] as const;
+
+function optionalString(object: Record<string, unknown>, key: string, file: string): string | null {
+  const value = object[key];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new UserError(`${file}: '${key}' is ${JSON.stringify(value)}; expected a string.`);
+  return value;
+}
+
+function runKind(object: Record<string, unknown>, file: string): RunKind | null {
+  const kind = optionalString(object, 'kind', file);
+  if (kind !== null && kind !== 'search' && kind !== 'random') {
+    throw new UserError(`${file}: 'kind' is ${JSON.stringify(kind)}; expected "search" or "random" (retrain-eval writes one of them).`);
+  }
+  return kind;
+}
 
 export async function loadRun(input: InputArtifact): Promise<RunInfo> {
   const file = pickFile(input, 'metrics.json', '.json', 'runs');
   const object = asObject(await readJson(file), file);
-  const metrics = Object.fromEntries(METRIC_KEYS.map((k) => [k, optionalNumber(object, k, file)])) as unknown as RunMetrics;
-  return { id: artifactId(input), instance: input.instance, inputIds: Object.values(input.manifest.inputs ?? {}).flat(), metrics };
+  const numbers = Object.fromEntries(METRIC_KEYS.map((k) => [k, optionalNumber(object, k, file)]));
+  const metrics = { ...numbers, kind: runKind(object, file), genotype: optionalString(object, 'genotype', file) } as unknown as RunMetrics;
+  return {
+    id: artifactId(input),
+    instance: input.instance,
+    inputIds: Object.values(input.manifest.inputs ?? {}).flat(),
+    metrics,
+    measuredBy: measurement(input),
+  };
+}
+
+/** Who timed an artifact: its stage, instance and the environment its manifest records (a `measures` stage's). */
+export function measurement(input: InputArtifact): Measurement {
+  const m = input.manifest;
+  return { stage: m.stage || null, instance: input.instance ?? null, artifact: artifactId(input), environment: m.environment ?? null };
 }
 
 async function loadSummary(input: InputArtifact): Promise<SearchSummary> {
@@ -64,6 +93,8 @@ async function loadSummary(input: InputArtifact): Promise<SearchSummary> {
     seed: optionalNumber(object, 'seed', file) ?? undefined,
     search_seconds: optionalNumber(object, 'search_seconds', file) ?? undefined,
     genotype_text: typeof text === 'string' ? text : undefined,
+    // darts-search writes target_ms (a number, or null without a target) from its version with latencyLoss: target on.
+    target_ms: optionalNumber(object, 'target_ms', file),
   };
 }
 

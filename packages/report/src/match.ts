@@ -1,16 +1,34 @@
 import { instanceKeys } from '@lenna/core';
 import { countOpFamilies, genotypeText, type Genotype, type OpCounts } from './genotype.js';
-import type { ReportRow } from './row.js';
+import { genotypeFromText, genotypeOpCounts } from '@lenna/nn';
+import type { ReportRow, RunKind } from './row.js';
 
-/** What retrain-eval's metrics.json holds (the fields the report uses). */
+/** What retrain-eval's metrics.json holds (the fields the report uses; each may be absent). */
 export interface RunMetrics {
   test_acc: number | null;
   val_acc: number | null;
   params: number | null;
   macs: number | null;
+  /** The whole network. */
   latency_ms: number | null;
+  /** Σ of the latency model over the network's cells. */
   predicted_latency_ms: number | null;
+  /** Σ of the network's cells, each timed alone. */
+  measured_cells_latency_ms: number | null;
+  /** (predicted_latency_ms − measured_cells_latency_ms) / measured_cells_latency_ms. */
   latency_error: number | null;
+  n_skip_normal: number | null;
+  kind: RunKind | null;
+  /** The genotype retrained, in @lenna/nn's text form. */
+  genotype: string | null;
+}
+
+/** The stage that produced an artifact and the machine it ran on (a measuring stage's manifest records its environment). */
+export interface Measurement {
+  stage: string | null;
+  instance: string | null;
+  artifact: string;
+  environment: Record<string, unknown> | null;
 }
 
 export interface RunInfo {
@@ -19,6 +37,8 @@ export interface RunInfo {
   /** Ids of every input of the run (its manifest's `inputs`), flattened. */
   inputIds: string[];
   metrics: RunMetrics;
+  /** Who timed the run's latencies (retrain-eval, from its manifest). */
+  measuredBy?: Measurement;
 }
 
 export interface SearchSummary {
@@ -26,6 +46,8 @@ export interface SearchSummary {
   seed?: number;
   search_seconds?: number;
   genotype_text?: string;
+  /** T of a target search; null (or absent) without a target. */
+  target_ms?: number | null;
 }
 
 /** One darts-search run: its summary, genotype and history artifacts (any may be absent). */
@@ -47,6 +69,8 @@ export interface SearchInfo {
  * run's, the most specific one if that is unique (a run's suffix may add keys of its own matrix).
  */
 export function matchSearch(run: RunInfo, searches: SearchInfo[]): SearchInfo | undefined {
+  // A random cell has no search; a search without matrix keys would otherwise match it by name.
+  if (run.metrics.kind === 'random') return undefined;
   const inputs = new Set(run.inputIds);
   const byId = searches.filter((s) => s.ids.some((id) => inputs.has(id)));
   if (byId.length === 1) return byId[0];
@@ -76,10 +100,29 @@ export function countOpFamiliesInText(text: string): OpCounts {
   };
 }
 
-function cellOf(search: SearchInfo | undefined): { genotype: string | null; counts: OpCounts | null } {
-  if (search?.genotype) return { genotype: genotypeText(search.genotype), counts: countOpFamilies(search.genotype) };
-  const text = search?.summary?.genotype_text;
-  return text ? { genotype: text, counts: countOpFamiliesInText(text) } : { genotype: null, counts: null };
+function parsedText(text: string | null | undefined): Genotype | undefined {
+  if (!text) return undefined;
+  try {
+    return genotypeFromText(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The cell a run retrained: its own metrics.json's genotype (what retrain-eval trained, searched or
+ * random), else its search's genotype.json, else the search summary's text.
+ */
+export function runGenotype(run: RunInfo, search: SearchInfo | undefined): Genotype | undefined {
+  return parsedText(run.metrics.genotype) ?? search?.genotype ?? parsedText(search?.summary?.genotype_text);
+}
+
+function cellOf(run: RunInfo, search: SearchInfo | undefined): { genotype: string | null; counts: OpCounts | null; normalSkips: number | null } {
+  const parsed = runGenotype(run, search);
+  if (parsed) return { genotype: genotypeText(parsed), counts: countOpFamilies(parsed), normalSkips: genotypeOpCounts(parsed).normal.skip };
+  // A text the parser does not take (another tool's form) still gives the op counts over both cells.
+  const text = run.metrics.genotype ?? search?.summary?.genotype_text;
+  return text ? { genotype: text, counts: countOpFamiliesInText(text), normalSkips: null } : { genotype: null, counts: null, normalSkips: null };
 }
 
 /** λ and seed of a run: from its search's summary, else the search's params, else the run's instance name. */
@@ -92,15 +135,25 @@ function sweepValue(name: 'lambda' | 'seed', run: RunInfo, search: SearchInfo | 
   );
 }
 
+/** T of a target search: its summary's target_ms, else its params (`latencyLoss: target`, `targetMs`). */
+function targetMs(search: SearchInfo | undefined): number | null {
+  if (!search) return null;
+  if (search.summary?.target_ms !== undefined) return search.summary.target_ms ?? null;
+  return search.params.latencyLoss === 'target' ? numberOrNull(search.params.targetMs) : null;
+}
+
+/** The error retrain-eval reports, else computed from the same two sums (never against the whole network). */
 function relativeError(m: RunMetrics): number | null {
   if (m.latency_error !== null) return m.latency_error;
-  if (m.latency_ms === null || m.predicted_latency_ms === null || m.latency_ms === 0) return null;
-  return (m.predicted_latency_ms - m.latency_ms) / m.latency_ms;
+  if (m.measured_cells_latency_ms === null || m.predicted_latency_ms === null || m.measured_cells_latency_ms === 0) return null;
+  return (m.predicted_latency_ms - m.measured_cells_latency_ms) / m.measured_cells_latency_ms;
 }
 
 export function buildRow(run: RunInfo, search: SearchInfo | undefined): ReportRow {
-  const { genotype, counts } = cellOf(search);
+  const { genotype, counts, normalSkips } = cellOf(run, search);
   const m = run.metrics;
+  // As retrain-eval decides: a genotype random-cell did not make is a searched (or published) cell.
+  const kind: RunKind = m.kind ?? 'search';
   return {
     instance: run.instance ?? run.id,
     lambda: sweepValue('lambda', run, search),
@@ -118,5 +171,10 @@ export function buildRow(run: RunInfo, search: SearchInfo | undefined): ReportRo
     n_dil: counts?.dil ?? null,
     n_pool: counts?.pool ?? null,
     n_skip: counts?.skip ?? null,
+    kind,
+    n_skip_normal: m.n_skip_normal ?? normalSkips,
+    cells_predicted_ms: m.predicted_latency_ms,
+    cells_measured_ms: m.measured_cells_latency_ms,
+    target_ms: targetMs(search),
   };
 }

@@ -31,56 +31,75 @@ export function lambdasRepeat(rows: Pick<ReportRow, 'lambda'>[]): boolean {
   return new Set(rows.map((r) => r.lambda)).size < rows.length;
 }
 
+/** The point's class in the legend: searched on the front, searched, random. */
+const MARKS = ['searched, on the front', 'searched', 'random'] as const;
+const MARK_COLOURS = [FRONT_COLOUR, '#2874a6', '#7f8c8d'];
+const MARK_SHAPES = ['circle', 'circle', 'cross'];
+
+function pointLabel(r: ReportRow, withSeed: boolean): string {
+  if (r.kind === 'random') return '';
+  const lambda = lambdaLabel(r, withSeed);
+  return r.target_ms === null ? lambda : `${lambda} T=${r.target_ms}ms`;
+}
+
+const markEncoding = {
+  color: { field: 'mark', type: 'nominal', title: null, scale: { domain: [...MARKS], range: MARK_COLOURS }, legend: { labelLimit: 240 } },
+  shape: { field: 'mark', type: 'nominal', title: null, scale: { domain: [...MARKS], range: MARK_SHAPES } },
+} as const;
+
+/**
+ * Test accuracy against the measured latency of the whole network: searched cells as dots, random
+ * cells as crosses, the searched cells' Pareto front as a step line (random cells are not on it).
+ */
 function accuracyLatencySpec(rows: ReportRow[]): TopLevelSpec {
-  const withSeed = lambdasRepeat(rows);
+  const searchRows = rows.filter((r) => r.kind !== 'random');
+  const withSeed = lambdasRepeat(searchRows);
   const timed = rows.filter((r) => r.latency_ms !== null && r.test_acc !== null);
-  const front = new Set(paretoFront(timed.map((r) => ({ latency: r.latency_ms as number, accuracy: r.test_acc as number }))));
-  const values = timed.map((r, i) => ({
+  const searched = timed.filter((r) => r.kind !== 'random');
+  const front = new Set(paretoFront(searched.map((r) => ({ latency: r.latency_ms as number, accuracy: r.test_acc as number }))).map((i) => searched[i]));
+  const values = timed.map((r) => ({
     latency_ms: r.latency_ms,
     test_acc: r.test_acc,
-    label: lambdaLabel(r, withSeed),
-    pareto: front.has(i) ? 'Pareto front' : 'dominated',
+    label: pointLabel(r, withSeed),
+    mark: r.kind === 'random' ? 'random' : front.has(r) ? MARKS[0] : 'searched',
   }));
-  const x = { field: 'latency_ms', type: 'quantitative', title: 'measured latency (ms)', scale: { zero: false, padding: 24 } } as const;
-  const y = { field: 'test_acc', type: 'quantitative', title: 'test accuracy', scale: { zero: false, padding: 24 } } as const;
+  const x = { field: 'latency_ms', type: 'quantitative', title: 'measured network latency (ms)', scale: { zero: false, padding: 24 } } as const;
+  const y = { field: 'test_acc', type: 'quantitative', title: 'test accuracy', axis: { format: '.1%' }, scale: { zero: false, padding: 24 } } as const;
   return {
     ...SIZE,
     title: 'Accuracy against measured latency',
     data: { values },
     layer: [
       {
-        transform: [{ filter: "datum.pareto === 'Pareto front'" }],
+        transform: [{ filter: `datum.mark === '${MARKS[0]}'` }],
         mark: { type: 'line', interpolate: 'step-after', color: FRONT_COLOUR },
         encoding: { x, y, order: { field: 'latency_ms', type: 'quantitative' } },
       },
-      {
-        mark: { type: 'point', filled: true, size: 70 },
-        encoding: {
-          x,
-          y,
-          color: { field: 'pareto', type: 'nominal', title: null, scale: { domain: ['Pareto front', 'dominated'], range: [FRONT_COLOUR, '#7f8c8d'] } },
-        },
-      },
+      { mark: { type: 'point', filled: true, size: 70, opacity: 0.9 }, encoding: { x, y, ...markEncoding } },
       { mark: { type: 'text', dx: 7, dy: -7, align: 'left', fontSize: 11 }, encoding: { x, y, text: { field: 'label' } } },
     ],
   } as TopLevelSpec;
 }
 
+/**
+ * The latency model against the same cells timed: Σ predicted cell latency over Σ measured, with
+ * y = x. Points are labelled by λ unless seeds repeat a λ (the labels would pile up).
+ */
 function predictedMeasuredSpec(rows: ReportRow[]): TopLevelSpec {
-  const withSeed = lambdasRepeat(rows);
+  const withSeed = lambdasRepeat(rows.filter((r) => r.kind !== 'random'));
   const values = rows
-    .filter((r) => r.latency_ms !== null && r.predicted_latency_ms !== null)
-    .map((r) => ({ measured: r.latency_ms, predicted: r.predicted_latency_ms, label: lambdaLabel(r, withSeed) }));
+    .filter((r) => r.cells_measured_ms !== null && r.cells_predicted_ms !== null)
+    .map((r) => ({ measured: r.cells_measured_ms, predicted: r.cells_predicted_ms, label: withSeed ? '' : pointLabel(r, false), mark: r.kind === 'random' ? 'random' : 'searched' }));
   const all = values.flatMap((v) => [v.measured as number, v.predicted as number]);
   const diagonal = [Math.min(...all), Math.max(...all)].map((v) => ({ measured: v, predicted: v }));
-  const x = { field: 'measured', type: 'quantitative', title: 'measured latency (ms)', scale: { zero: false, padding: 24 } } as const;
-  const y = { field: 'predicted', type: 'quantitative', title: 'predicted latency (ms)', scale: { zero: false, padding: 24 } } as const;
+  const x = { field: 'measured', type: 'quantitative', title: 'cells, measured (ms)', scale: { zero: false, padding: 24 } } as const;
+  const y = { field: 'predicted', type: 'quantitative', title: 'cells, predicted (ms)', scale: { zero: false, padding: 24 } } as const;
   return {
     ...SIZE,
-    title: 'Predicted against measured latency',
+    title: 'Predicted against measured cell latency',
     layer: [
       { data: { values: diagonal }, mark: { type: 'line', color: '#95a5a6', strokeDash: [4, 4] }, encoding: { x, y } },
-      { data: { values }, mark: { type: 'point', filled: true, size: 70, color: '#2c3e50' }, encoding: { x, y } },
+      { data: { values }, mark: { type: 'point', filled: true, size: 70, opacity: 0.9 }, encoding: { x, y, ...markEncoding } },
       { data: { values }, mark: { type: 'text', dx: 7, dy: -7, align: 'left', fontSize: 11 }, encoding: { x, y, text: { field: 'label' } } },
     ],
   } as TopLevelSpec;
@@ -107,7 +126,7 @@ export async function renderPlots(rows: ReportRow[], data: PlotsData): Promise<R
   const plots: Record<string, string> = {};
   // Always drawn (empty axes at worst), so the plots output is never empty.
   plots['accuracy-latency.svg'] = await renderVegaLite(accuracyLatencySpec(rows));
-  if (rows.some((r) => r.latency_ms !== null && r.predicted_latency_ms !== null)) {
+  if (rows.some((r) => r.cells_measured_ms !== null && r.cells_predicted_ms !== null)) {
     plots['predicted-measured.svg'] = await renderVegaLite(predictedMeasuredSpec(rows));
   }
   if (data.curves.some((c) => c.points.length > 0)) {

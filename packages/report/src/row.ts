@@ -5,9 +5,10 @@ export interface ReportRow {
   seed: number | null;
   test_acc: number | null;
   val_acc: number | null;
+  /** Measured latency of the whole network (stem, cells, classifier). */
   latency_ms: number | null;
   predicted_latency_ms: number | null;
-  /** Relative: (predicted - measured) / measured, as retrain-eval reports it. */
+  /** Relative: (cells_predicted_ms − cells_measured_ms) / cells_measured_ms, as retrain-eval reports it. */
   latency_error: number | null;
   params: number | null;
   macs: number | null;
@@ -17,7 +18,19 @@ export interface ReportRow {
   n_dil: number | null;
   n_pool: number | null;
   n_skip: number | null;
+  /** `search` (a darts-search cell) or `random` (a random-cell baseline), as retrain-eval's metrics say. */
+  kind: RunKind;
+  /** skip_connect edges in the normal cell. */
+  n_skip_normal: number | null;
+  /** Σ over the network's cells of the latency model's prediction (the same value as predicted_latency_ms). */
+  cells_predicted_ms: number | null;
+  /** Σ over the network's cells of each cell timed alone: what cells_predicted_ms predicts. */
+  cells_measured_ms: number | null;
+  /** The latency target T of a target search (`latencyLoss: target`); null for a penalty search or a random cell. */
+  target_ms: number | null;
 }
+
+export type RunKind = 'search' | 'random';
 
 export type ColumnType = 'float' | 'int' | 'utf8';
 
@@ -40,6 +53,12 @@ export const REPORT_COLUMNS: readonly { name: keyof ReportRow; type: ColumnType 
   { name: 'n_dil', type: 'int' },
   { name: 'n_pool', type: 'int' },
   { name: 'n_skip', type: 'int' },
+  // Added after the columns above, which keep their order for readers that index them.
+  { name: 'kind', type: 'utf8' },
+  { name: 'n_skip_normal', type: 'int' },
+  { name: 'cells_predicted_ms', type: 'float' },
+  { name: 'cells_measured_ms', type: 'float' },
+  { name: 'target_ms', type: 'float' },
 ];
 
 function compareNullable(a: number | null, b: number | null): number {

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { defineStage, UserError, type InputArtifact } from '@lenna/core';
-import { loadParitySvg, loadPredictorMetrics, loadRun, loadSearches } from './load.js';
+import { CELL_KINDS } from './cells.js';
+import type { Genotype } from './genotype.js';
+import { loadParitySvg, loadPredictorMetrics, loadRun, loadSearches, measurement } from './load.js';
 import { instanceKeys } from '@lenna/core';
-import { buildRow, matchSearch, type SearchInfo } from './match.js';
+import { buildRow, matchSearch, runGenotype, type SearchInfo } from './match.js';
+import { buildProvenance } from './provenance.js';
 import { lambdaLabel, lambdasRepeat, type SearchCurve } from './plots.js';
 import { renderReport } from './render.js';
 
@@ -37,46 +40,77 @@ const gathered = (ctx: { gathered: Record<string, InputArtifact[]> }, name: stri
 
 export const stage = defineStage({
   name: 'report',
-  version: 1,
-  description: 'The paper table (Markdown, CSV, Arrow), the accuracy/latency plots (SVG) and one self-contained HTML page, over every retrain-eval of a sweep.',
+  version: 2,
+  description:
+    'The paper table (Markdown, CSV, Arrow, LaTeX) with mean ± std over seeds, cell diagrams (SVG), the accuracy/latency plots (SVG), provenance and one self-contained HTML page, over every retrained cell of a sweep.',
   params,
   // 'files' accepts whatever kind the upstream output declares; the files themselves are checked on reading.
   inputs: {
     runs: { kind: 'files', many: true, description: "retrain-eval's metrics[*]: metrics.json of every run" },
-    searches: { kind: 'files', many: true, optional: true, description: "darts-search's summary[*]: summary.json (lambda, seed, search_seconds, genotype_text)" },
+    randomRuns: { kind: 'files', many: true, optional: true, description: "a second retrain-eval's metrics[*] (the random cells'): read like runs" },
+    targetRuns: { kind: 'files', many: true, optional: true, description: "a third retrain-eval's metrics[*] (target searches'): read like runs" },
+    searches: { kind: 'files', many: true, optional: true, description: "darts-search's summary[*]: summary.json (lambda, seed, search_seconds, genotype_text, target_ms)" },
+    targetSearches: { kind: 'files', many: true, optional: true, description: "a second darts-search's summary[*] (target searches'): read like searches" },
     histories: { kind: 'files', many: true, optional: true, description: "darts-search's history[*]: history.arrow (epoch, expected_latency_ms)" },
     genotypes: { kind: 'files', many: true, optional: true, description: "darts-search's genotype[*]: genotype.json (DARTS Genotype JSON)" },
     predictorMetrics: { kind: 'files', optional: true, description: "predictor's metrics: metrics.json (one row per model)" },
     parity: { kind: 'svg', optional: true, description: "predictor's parity: parity.svg, copied into the report" },
+    latencyData: { kind: 'files', optional: true, description: "dataset-gen's dataset: only its manifest is read, for the machine that timed the latency model's cells" },
   },
   outputs: {
-    table: { kind: 'files', description: 'table.md, table.csv, table.arrow: one row per retrain-eval run, sorted by lambda then seed' },
+    table: {
+      kind: 'files',
+      description: 'table.md/.csv/.arrow (one row per run), groups.md/.csv/.arrow (mean ± std per configuration), table.tex (booktabs), dominance.json',
+    },
     plots: { kind: 'svg', description: 'accuracy-latency.svg, predicted-measured.svg, search-latency.svg, predictor-parity.svg (those with data)' },
-    html: { kind: 'files', description: 'report.html: the table and plots in one self-contained page' },
+    cells: { kind: 'files', description: '<run>-normal.svg and <run>-reduce.svg per run, index.json (run to file names)' },
+    html: { kind: 'files', description: 'report.html (table, diagrams, plots, provenance in one self-contained page) and provenance.json' },
   },
   measures: false,
   async run(ctx) {
-    const runInputs = gathered(ctx, 'runs');
+    const runInputs = ['runs', 'randomRuns', 'targetRuns'].flatMap((name) => gathered(ctx, name));
     if (runInputs.length === 0) {
       throw new UserError("The report received no runs; give it every retrain-eval with needs: { runs: retrain-eval.metrics[*] }.");
     }
     const runs = await Promise.all(runInputs.map(loadRun));
-    const searches = await loadSearches({ searches: gathered(ctx, 'searches'), genotypes: gathered(ctx, 'genotypes'), histories: gathered(ctx, 'histories') });
+    const searches = await loadSearches({
+      searches: [...gathered(ctx, 'searches'), ...gathered(ctx, 'targetSearches')],
+      genotypes: gathered(ctx, 'genotypes'),
+      histories: gathered(ctx, 'histories'),
+    });
+    const genotypes = new Map<string, Genotype>();
     const rows = runs.map((run) => {
       const search = matchSearch(run, searches);
-      if (!search && searches.length > 0) ctx.log(`no darts-search matches ${run.instance ?? run.id}: its search columns are empty`);
-      return buildRow(run, search);
+      if (!search && searches.length > 0 && run.metrics.kind !== 'random') ctx.log(`no darts-search matches ${run.instance ?? run.id}: its search columns are empty`);
+      const row = buildRow(run, search);
+      const genotype = runGenotype(run, search);
+      if (genotype) genotypes.set(row.instance, genotype);
+      return row;
+    });
+    const provenance = buildProvenance({
+      run: ctx.run,
+      runs: runs.map((run, i) => ({ instance: rows[i].instance, measuredBy: run.measuredBy })),
+      latencyData: ctx.inputs.latencyData ? measurement(ctx.inputs.latencyData) : undefined,
     });
     const files = await renderReport(
       rows,
       { curves: searchCurves(searches), paritySvg: ctx.inputs.parity ? await loadParitySvg(ctx.inputs.parity) : undefined },
-      { title: ctx.params.title, predictorMetrics: ctx.inputs.predictorMetrics ? await loadPredictorMetrics(ctx.inputs.predictorMetrics) : undefined },
+      { title: ctx.params.title, predictorMetrics: ctx.inputs.predictorMetrics ? await loadPredictorMetrics(ctx.inputs.predictorMetrics) : undefined, genotypes, provenance },
     );
     await ctx.writeText('table', 'table.md', files.markdown);
     await ctx.writeText('table', 'table.csv', files.csv);
     await ctx.writeTable('table', 'table.arrow', files.arrow);
+    await ctx.writeText('table', 'groups.md', files.groupsMarkdown);
+    await ctx.writeText('table', 'groups.csv', files.groupsCsv);
+    await ctx.writeTable('table', 'groups.arrow', files.groupsArrow);
+    await ctx.writeText('table', 'table.tex', files.latex);
+    await ctx.writeJson('table', 'dominance.json', files.dominanceJson);
     for (const [file, svg] of Object.entries(files.plots)) await ctx.writeText('plots', file, svg);
+    for (const run of files.cells) for (const cell of CELL_KINDS) await ctx.writeText('cells', run.files[cell], run.svgs[cell]);
+    await ctx.writeJson('cells', 'index.json', files.cellsIndex);
     await ctx.writeText('html', 'report.html', files.html);
-    ctx.log(`${files.rows.length} runs, ${Object.keys(files.plots).length} plots\n${files.markdown}`);
+    await ctx.writeJson('html', 'provenance.json', provenance);
+    const verdict = files.dominance.random > 0 ? `\n${files.dominance.sentence}` : '';
+    ctx.log(`${files.rows.length} runs, ${files.cells.length} drawn, ${Object.keys(files.plots).length} plots\n${files.markdown}${verdict}`);
   },
 });

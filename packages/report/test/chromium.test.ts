@@ -5,9 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { execFile } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { CHROMIUM_HOW_TO, findChromium, runStageInProcess, systemRequirement } from '@lenna/core';
-import { REPORT_COLUMNS } from '../src/row.js';
+import { HTML_COLUMNS } from '../src/html-format.js';
 import { stage } from '../src/stage.js';
-import { makeFakeSweep, SWEEP } from './fixtures.js';
+import { makeFakeSweep, RANDOM, SWEEP } from './fixtures.js';
 
 const browser = systemRequirement(findChromium(), { thing: 'BROWSER', what: 'Chromium', tests: 'the report.html browser test', howTo: CHROMIUM_HOW_TO });
 const cleanup: string[] = [];
@@ -21,15 +21,23 @@ afterAll(async () => {
  */
 const PROBE = `<script>
 window.addEventListener('load', () => {
-  const rows = [...document.querySelectorAll('#report-table tbody tr')].map((tr) => tr.children.length);
-  const svgs = [...document.querySelectorAll('figure > svg')].map((svg) => {
+  const rows = [...document.querySelectorAll('#report-table tbody tr.run')].map((tr) => tr.children.length);
+  const svgs = [...document.querySelectorAll('.plots figure > svg')].map((svg) => {
     const box = svg.getBoundingClientRect();
     const drawn = svg.getBBox();
     return { id: svg.parentElement.id, width: box.width, height: box.height, drawnWidth: drawn.width, drawnHeight: drawn.height, shapes: svg.querySelectorAll('path, line, circle, rect, text').length };
   });
+  // Each diagram: the edges it should have (data-edges), the edges laid out with a visible path, its box.
+  const cells = [...document.querySelectorAll('figure.cell')].map((figure) => {
+    const svg = figure.querySelector('svg');
+    const box = svg.getBoundingClientRect();
+    const edges = [...svg.querySelectorAll('g.edge')].filter((g) => { const p = g.querySelector('path'); return p && p.getTotalLength() > 0; });
+    return { expected: Number(figure.dataset.edges), edges: edges.length, labels: svg.querySelectorAll('g.edge.op text').length, width: box.width, height: box.height };
+  });
+  const page = { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, tableRight: document.querySelector('#report-table').getBoundingClientRect().right };
   const pre = document.createElement('pre');
   pre.id = 'probe';
-  pre.textContent = btoa(unescape(encodeURIComponent(JSON.stringify({ rows, svgs }))));
+  pre.textContent = btoa(unescape(encodeURIComponent(JSON.stringify({ rows, svgs, cells, page }))));
   document.body.appendChild(pre);
 });
 </script>`;
@@ -37,11 +45,14 @@ window.addEventListener('load', () => {
 interface Probe {
   rows: number[];
   svgs: { id: string; width: number; height: number; drawnWidth: number; drawnHeight: number; shapes: number }[];
+  cells: { expected: number; edges: number; labels: number; width: number; height: number }[];
+  page: { scrollWidth: number; innerWidth: number; tableRight: number };
 }
 
 /** Chromium's DOM after load; node's execFile rather than execa so this package needs no extra dependency. */
 function dumpDom(chromium: string, file: string): Promise<string> {
-  const args = ['--headless', '--disable-gpu', '--no-sandbox', '--virtual-time-budget=5000', '--dump-dom', pathToFileURL(file).href];
+  // A laptop screen's width: nothing may run off it.
+  const args = ['--headless', '--disable-gpu', '--no-sandbox', '--hide-scrollbars', '--window-size=1400,2000', '--virtual-time-budget=5000', '--dump-dom', pathToFileURL(file).href];
   return new Promise((resolve, reject) => {
     execFile(chromium, args, { timeout: 90_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${chromium} failed (${error.message}): ${stderr.slice(-2000)}`));
@@ -50,9 +61,9 @@ function dumpDom(chromium: string, file: string): Promise<string> {
   });
 }
 
-it.skipIf(browser.skip)('report.html renders its table and every plot in headless Chromium', async () => {
+it.skipIf(browser.skip)('report.html renders its table, every cell diagram and plot in headless Chromium, within 1400 px', async () => {
   const chromium = browser.get();
-  const sweep = await makeFakeSweep({ withPredictor: true });
+  const sweep = await makeFakeSweep({ withPredictor: true, withRandom: true });
   const out = await mkdtemp(join(tmpdir(), 'lenna-report-html-'));
   cleanup.push(sweep.root, out);
   await runStageInProcess(stage, { params: {}, inputs: sweep.inputs, stagingDir: out });
@@ -65,8 +76,20 @@ it.skipIf(browser.skip)('report.html renders its table and every plot in headles
   expect(encoded, 'the probe script did not run: the page did not load').toBeDefined();
   const probe = JSON.parse(Buffer.from(encoded!, 'base64').toString('utf8')) as Probe;
 
-  expect(probe.rows).toEqual(SWEEP.map(() => REPORT_COLUMNS.length));
-  for (const s of SWEEP) expect(dom).toContain(`retrain-eval@lambda=${s.lambda}</td>`);
+  const runs = SWEEP.length + RANDOM.length;
+  expect(probe.rows).toEqual(Array.from({ length: runs }, () => HTML_COLUMNS.length));
+  for (const s of SWEEP) expect(dom).toContain(`retrain-eval@<wbr>lambda=${s.lambda}</td>`);
+  expect(probe.page.scrollWidth, 'the page is wider than 1400 px').toBeLessThanOrEqual(probe.page.innerWidth);
+  expect(probe.page.tableRight).toBeLessThanOrEqual(probe.page.innerWidth);
+  // Two diagrams per run; every edge (8 ops + 4 concat for these cells) laid out, every op labelled.
+  expect(probe.cells).toHaveLength(2 * runs);
+  for (const cell of probe.cells) {
+    expect(cell.expected).toBe(12);
+    expect(cell.edges).toBe(cell.expected);
+    expect(cell.labels).toBe(8);
+    expect(cell.width).toBeGreaterThan(200);
+    expect(cell.height).toBeGreaterThan(50);
+  }
   const plotFiles = (await readdir(join(out, 'plots'))).sort();
   expect(probe.svgs.map((s) => s.id).sort()).toEqual(plotFiles.map((f) => `plot-${f.replace('.svg', '')}`));
   for (const svg of probe.svgs) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Float64, Int32, Table, vectorFromArray } from 'apache-arrow';
 import { sha256Hex, writeArrowFile, type Manifest } from '@lenna/core';
+import { genotypeToText, type Genotype } from '@lenna/nn';
 
 /** Fake upstream artifacts of a 3-λ sweep, laid out as store objects (files + manifest.json). */
 export interface FakeSweep {
@@ -32,7 +33,7 @@ export const SWEEP: FakeSearch[] = [
       reduce_concat: [2, 3, 4, 5],
     },
     expectedLatency: [4.0, 3.1, 2.2],
-    metrics: { test_acc: 0.91, val_acc: 0.905, params: 21034, macs: 1520000, latency_ms: 1.8, predicted_latency_ms: 2.0, latency_error: 0.1111111111111111, cell_latency_ms: { normal: 0.3, reduce: 0.2 } },
+    metrics: { test_acc: 0.91, val_acc: 0.905, params: 21034, macs: 1520000, latency_ms: 1.8, predicted_latency_ms: 2.0, measured_cells_latency_ms: 1.5, latency_error: (2.0 - 1.5) / 1.5, cell_latency_ms: { normal: 0.3, reduce: 0.2 }, kind: 'search', n_skip_normal: 4 },
   },
   {
     lambda: 0,
@@ -44,7 +45,7 @@ export const SWEEP: FakeSearch[] = [
       reduce_concat: [2, 3, 4, 5],
     },
     expectedLatency: [4.0, 4.2, 4.1],
-    metrics: { test_acc: 0.975, val_acc: 0.97, params: 91234, macs: 9800000, latency_ms: 6.5, predicted_latency_ms: 6.0, latency_error: -0.07692307692307693, cell_latency_ms: { normal: 1.2, reduce: 0.9 } },
+    metrics: { test_acc: 0.975, val_acc: 0.97, params: 91234, macs: 9800000, latency_ms: 6.5, predicted_latency_ms: 6.0, measured_cells_latency_ms: 5.9, latency_error: (6.0 - 5.9) / 5.9, cell_latency_ms: { normal: 1.2, reduce: 0.9 }, kind: 'search', n_skip_normal: 1 },
   },
   {
     lambda: 0.1,
@@ -57,9 +58,25 @@ export const SWEEP: FakeSearch[] = [
     },
     expectedLatency: [4.0, 3.6, 3.3],
     // Slower AND less accurate than λ=0: dominated, so off the Pareto front.
-    metrics: { test_acc: 0.95, val_acc: 0.948, params: 50111, macs: 4400000, latency_ms: 7.0, predicted_latency_ms: 3.9, latency_error: -0.44285714285714284, cell_latency_ms: { normal: 0.8, reduce: 0.5 } },
+    metrics: { test_acc: 0.95, val_acc: 0.948, params: 50111, macs: 4400000, latency_ms: 7.0, predicted_latency_ms: 3.9, measured_cells_latency_ms: 6.1, latency_error: (3.9 - 6.1) / 6.1, cell_latency_ms: { normal: 0.8, reduce: 0.5 }, kind: 'search', n_skip_normal: 2 },
   },
 ];
+
+/** The random-search baseline: hand-placed against SWEEP's searched cells (1.8 ms 91%, 6.5 ms 97.5%, 7.0 ms 95%). */
+export const RANDOM: { metrics: Record<string, unknown>; genotype: FakeSearch['genotype']; dominated: boolean }[] = [
+  // Slower and less accurate than λ=0.5's cell: dominated.
+  { dominated: true, metrics: { test_acc: 0.9, latency_ms: 2.0, measured_cells_latency_ms: 1.7, predicted_latency_ms: 1.9 }, genotype: SWEEP[0].genotype },
+  // Faster than every searched cell: not dominated.
+  { dominated: false, metrics: { test_acc: 0.93, latency_ms: 1.5, measured_cells_latency_ms: 1.2, predicted_latency_ms: 1.4 }, genotype: SWEEP[1].genotype },
+  // Equal to λ=0's cell: no searched cell is strictly better in either, so not dominated.
+  { dominated: false, metrics: { test_acc: 0.975, latency_ms: 6.5, measured_cells_latency_ms: 5.9, predicted_latency_ms: 6.0 }, genotype: SWEEP[2].genotype },
+  // Slower and less accurate than λ=0's cell: dominated.
+  { dominated: true, metrics: { test_acc: 0.96, latency_ms: 8.0, measured_cells_latency_ms: 7.1, predicted_latency_ms: 6.6 }, genotype: SWEEP[1].genotype },
+];
+
+/** What retrain-eval's manifests record (compute's environmentFingerprint), on two made-up machines. */
+export const MACHINE_A = { backend: 'wasm', tfjsVersion: '4.22.0', threads: 2, cpuModel: 'Test CPU A', cpuCores: 2, platform: 'linux-x64', gpu: null };
+export const MACHINE_B = { ...MACHINE_A, backend: 'tensorflow-gpu', cpuModel: 'Test CPU B', cpuCores: 16, gpu: 'NVIDIA H200' };
 
 function fakeId(label: string): string {
   return sha256Hex(`fake:${label}`);
@@ -69,7 +86,7 @@ async function writeArtifact(
   root: string,
   label: string,
   files: Record<string, string | Table>,
-  meta: Pick<Manifest, 'stage' | 'output' | 'instance' | 'cacheKey' | 'params' | 'inputs'>,
+  meta: Pick<Manifest, 'stage' | 'output' | 'instance' | 'cacheKey' | 'params' | 'inputs' | 'environment'>,
 ): Promise<{ dir: string; id: string }> {
   const id = fakeId(label);
   const dir = join(root, label);
@@ -98,6 +115,20 @@ export interface SweepOptions {
   /** Leave retrain-eval's manifest inputs empty, so runs can only be matched by instance name. */
   noInputIds?: boolean;
   withPredictor?: boolean;
+  /** Retrain the RANDOM cells too (input randomRuns). */
+  withRandom?: boolean;
+  /** A second seed of every λ (seed 2: accuracy 1 point lower, latency 0.2 ms higher). */
+  withSeeds?: boolean;
+  /** dataset-gen's dataset (input latencyData), timed on this machine. */
+  latencyData?: Record<string, unknown>;
+  /** The machine retrain-eval timed on (default MACHINE_A). */
+  machine?: Record<string, unknown>;
+}
+
+/** Seed 2 of a search: the same cell, one point less accurate and 0.2 ms slower. */
+export function secondSeed(metrics: Record<string, unknown>): Record<string, unknown> {
+  const n = (k: string) => metrics[k] as number;
+  return { ...metrics, test_acc: n('test_acc') - 0.01, latency_ms: n('latency_ms') + 0.2, measured_cells_latency_ms: n('measured_cells_latency_ms') + 0.2 };
 }
 
 export async function makeFakeSweep(options: SweepOptions = {}): Promise<FakeSweep> {
@@ -106,27 +137,41 @@ export async function makeFakeSweep(options: SweepOptions = {}): Promise<FakeSwe
   const searches: string[] = [];
   const genotypes: string[] = [];
   const histories: string[] = [];
-  for (const s of SWEEP) {
-    const instance = `darts-search@lambda=${s.lambda}`;
+  const environment = options.machine ?? MACHINE_A;
+  const runMeta = (instance: string, inputs: Record<string, string>) => ({ stage: 'retrain-eval', output: 'metrics', instance, cacheKey: fakeId(`key:${instance}`), params: {}, inputs, environment });
+  const seeds = options.withSeeds ? [1, 2] : [1];
+  for (const s of SWEEP.flatMap((x) => seeds.map((seed) => ({ ...x, seed, metrics: seed === 1 ? x.metrics : secondSeed(x.metrics) })))) {
+    const suffix = options.withSeeds ? `${s.lambda},seed=${s.seed}` : `${s.lambda}`;
+    const instance = `darts-search@lambda=${suffix}`;
     const searchMeta = { stage: 'darts-search', instance, cacheKey: fakeId(`key:${instance}`), params: { lambda: s.lambda, seed: s.seed }, inputs: {} };
     const summary = { lambda: s.lambda, seed: s.seed, search_seconds: 100 + s.lambda * 10, genotype_text: 'ignored when genotype.json is given' };
-    const g = await writeArtifact(root, `genotype-${s.lambda}`, { 'genotype.json': JSON.stringify(s.genotype) }, { ...searchMeta, output: 'genotype' });
-    const sum = await writeArtifact(root, `summary-${s.lambda}`, { 'summary.json': JSON.stringify(summary) }, { ...searchMeta, output: 'summary' });
-    const h = await writeArtifact(root, `history-${s.lambda}`, { 'history.arrow': historyTable(s.expectedLatency) }, { ...searchMeta, output: 'history' });
+    const g = await writeArtifact(root, `genotype-${suffix}`, { 'genotype.json': JSON.stringify(s.genotype) }, { ...searchMeta, output: 'genotype' });
+    const sum = await writeArtifact(root, `summary-${suffix}`, { 'summary.json': JSON.stringify(summary) }, { ...searchMeta, output: 'summary' });
+    const h = await writeArtifact(root, `history-${suffix}`, { 'history.arrow': historyTable(s.expectedLatency) }, { ...searchMeta, output: 'history' });
     const runInputs: Record<string, string> = options.noInputIds ? {} : { genotype: g.id, model: fakeId('predictor-model') };
-    const run = await writeArtifact(
-      root,
-      `metrics-${s.lambda}`,
-      { 'metrics.json': JSON.stringify(s.metrics) },
-      { stage: 'retrain-eval', output: 'metrics', instance: `retrain-eval@lambda=${s.lambda}`, cacheKey: fakeId(`key:retrain:${s.lambda}`), params: {}, inputs: runInputs },
-    );
+    const metrics = { ...s.metrics, genotype: genotypeToText(s.genotype as Genotype) };
+    const run = await writeArtifact(root, `metrics-${suffix}`, { 'metrics.json': JSON.stringify(metrics) }, runMeta(`retrain-eval@lambda=${suffix}`, runInputs));
     runs.push(run.dir);
     genotypes.push(g.dir);
     histories.push(h.dir);
     searches.push(sum.dir);
   }
   // Gathers arrive in pipeline order, which need not match each other: shuffle one to prove matching does not rely on position.
-  const inputs: Record<string, string | string[]> = { runs, searches: [...searches].reverse(), genotypes, histories: [histories[2], histories[0], histories[1]] };
+  const inputs: Record<string, string | string[]> = { runs, searches: [...searches].reverse(), genotypes, histories: [histories[2], histories[0], ...histories.slice(3), histories[1]] };
+  if (options.withRandom) {
+    const randomRuns: string[] = [];
+    for (const [index, r] of RANDOM.entries()) {
+      const genotype = await writeArtifact(root, `random-genotype-${index}`, { 'genotype.json': JSON.stringify(r.genotype) }, { stage: 'random-cell', output: 'genotype', instance: `random-cell@index=${index}`, cacheKey: fakeId(`key:random:${index}`), params: { seed: 0, index }, inputs: {} });
+      const metrics = { val_acc: r.metrics.test_acc, params: 30000 + index, macs: 2e6, latency_error: null, kind: 'random', genotype: genotypeToText(r.genotype as Genotype), ...r.metrics };
+      const run = await writeArtifact(root, `random-metrics-${index}`, { 'metrics.json': JSON.stringify(metrics) }, runMeta(`retrain-random@index=${index}`, { genotype: genotype.id }));
+      randomRuns.push(run.dir);
+    }
+    inputs.randomRuns = randomRuns;
+  }
+  if (options.latencyData) {
+    const data = await writeArtifact(root, 'dataset', { 'dataset.arrow': historyTable([1]) }, { stage: 'dataset-gen', output: 'dataset', instance: 'dataset-gen', cacheKey: fakeId('key:dataset-gen'), params: {}, inputs: {}, environment: options.latencyData });
+    inputs.latencyData = data.dir;
+  }
   if (options.withPredictor) {
     const predictorMeta = { stage: 'predictor', instance: 'predictor', cacheKey: fakeId('key:predictor'), params: {}, inputs: {} };
     const metrics = [

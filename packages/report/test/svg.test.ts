@@ -20,6 +20,7 @@ describe('SVG plots', () => {
     const row = (lambda: number, latency: number, acc: number): ReportRow => ({
       instance: `r${lambda}`, lambda, seed: 1, test_acc: acc, val_acc: acc, latency_ms: latency, predicted_latency_ms: null, latency_error: null,
       params: 1, macs: 1, search_seconds: 1, genotype: null, n_sep: 0, n_dil: 0, n_pool: 0, n_skip: 0,
+      kind: 'search', n_skip_normal: 0, cells_predicted_ms: null, cells_measured_ms: null, target_ms: null,
     });
     const rows = [row(0, 5, 0.97), row(0.25, 2, 0.93)];
     const first = await renderPlots(rows, { curves: [] });
@@ -27,6 +28,6 @@ describe('SVG plots', () => {
     expect(Object.keys(first)).toEqual(['accuracy-latency.svg']);
     expect(second).toEqual(first);
     expect(first['accuracy-latency.svg']).toContain('λ=0.25');
-    expect(first['accuracy-latency.svg']).toContain('Pareto front');
+    expect(first['accuracy-latency.svg']).toContain('searched, on the front');
   });
 });

@@ -24,7 +24,7 @@ describe('report table', () => {
     const csv = toCsv([row({ instance: 'x', lambda: 0.05, genotype: 'normal=a(0)+b(1),c(0) "q"' })]);
     const [head, line] = csv.trimEnd().split('\n');
     expect(head.split(',')).toEqual(REPORT_COLUMNS.map((c) => c.name));
-    expect(line).toBe(`x,0.05,,,,,,,,,,"normal=a(0)+b(1),c(0) ""q""",,,,`);
+    expect(line).toBe(`x,0.05,,,,,,,,,,"normal=a(0)+b(1),c(0) ""q""",,,,,,,,,`);
   });
 
   it('rounds for reading in Markdown and escapes pipes', () => {

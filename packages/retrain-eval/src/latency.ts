@@ -1,15 +1,29 @@
 import { summarise } from '@lenna/compute';
 import type { EvalNetwork, Genotype } from '@lenna/nn';
 import type { LatencyTimer } from '@lenna/measure-target';
-import { shapeKey, type CellShape, type LatencyModel } from '@lenna/latency-model';
+import { requireTrainedShapes, shapeKey, type BatchedCellShape, type CellShape, type LatencyModel } from '@lenna/latency-model';
 import { genotypeChoice, oneHotProbs, type CellType } from './one-hot.js';
 
 export const cellType = (shape: CellShape): CellType => (shape.reduction ? 'reduce' : 'normal');
 
-/** The latency model's estimate of each cell of the network: its shape and the one-hot genotype of its type. */
+/** What retrain-eval asks the latency model about: the network's cells as eval cells, at the measurement batch. */
+export function modelQueries(shapes: CellShape[], batch: number): BatchedCellShape[] {
+  return shapes.map((shape) => ({ ...shape, batch, kind: 'eval' }));
+}
+
+/** Fails, naming the shape, when the model was not trained on a cell of this network (unless extrapolation is allowed). */
+export function checkModelKnowsCells(model: LatencyModel, shapes: CellShape[], batch: number, allowExtrapolation: boolean): void {
+  requireTrainedShapes(model, modelQueries(shapes, batch), {
+    allowExtrapolation,
+    asker: 'retrain-eval',
+    fix: "measure it with dataset-gen (set its eval network to this retraining's C, layers, input size and measure.batch)",
+  });
+}
+
+/** The latency model's estimate of each cell of the network: its shape (an eval cell) and the one-hot genotype of its type. */
 export function predictCells(model: LatencyModel, g: Genotype, shapes: CellShape[], batch: number): number[] {
   const probs = { normal: oneHotProbs(g, 'normal', model.ops), reduce: oneHotProbs(g, 'reduce', model.ops) };
-  return shapes.map((shape) => model.predictMs({ ...shape, batch }, probs[cellType(shape)]));
+  return modelQueries(shapes, batch).map((query) => model.predictMs(query, probs[cellType(query)]));
 }
 
 /** compute's timeForward protocol: `runs` timed forward passes after `warmup`, keeping their `quantile`. */
@@ -20,9 +34,10 @@ export interface TimingProtocol {
 }
 
 /**
- * Measured latency of every cell of the network at its shape, built as dataset-gen builds the
- * cells the latency model learnt from (nn's sampledCells, inference mode) with the genotype's ops
- * on kept edges and `none` elsewhere, timed on the target's timer. Cells of equal shape and type are timed once.
+ * Measured latency of every cell of the network at its shape, built as the evaluation network builds
+ * it (nn's sampledCells with kind eval, inference mode: the cells dataset-gen times for eval shapes)
+ * with the genotype's ops on kept edges and `none` elsewhere, timed on the target's timer. Cells of
+ * equal shape and type are timed once.
  */
 export async function measureCells(
   timer: LatencyTimer,
@@ -35,7 +50,7 @@ export async function measureCells(
 ): Promise<number[]> {
   const byShape = new Map<string, number>();
   const out: number[] = [];
-  for (const shape of shapes.map((s) => ({ ...s, batch }))) {
+  for (const shape of modelQueries(shapes, batch)) {
     const key = shapeKey(shape);
     if (!byShape.has(key)) {
       const samples = await timer.timeCell({ shape, ops, choice: genotypeChoice(g, cellType(shape), ops), seed, runs: timing.runs, warmup: timing.warmup });

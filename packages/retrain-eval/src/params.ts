@@ -9,8 +9,10 @@ const MeasureSchema = z
   .object({
     warmup: z.number().int().min(0).default(3),
     runs: positiveInt.default(20),
-    /** The statistic kept: this quantile of the timed runs (0.5 = median). */
-    quantile: z.number().min(0).max(1).default(0.5),
+    /** The statistic kept: this quantile of the timed runs (0 = the minimum, the statistic dataset-gen's labels rest on). */
+    quantile: z.number().min(0).max(1).default(0),
+    /** `auto`: CPU time where one thread computes (wasm, cpu), wall time elsewhere and in a browser: as dataset-gen times its cells. */
+    clock: z.enum(['auto', 'wall', 'cpu']).default('auto'),
     /** Batch of every timed forward; absent: the batch the latency model was trained on (16 without a model). */
     batch: positiveInt.optional(),
   })
@@ -44,11 +46,13 @@ export const RetrainEvalParamsSchema = z
     dataset: datasetSpecSchema.default({ name: 'mnist', limit: 1000, seed: 0 }),
     seed: z.number().int().min(0).default(0),
     measure: MeasureSchema.default(MeasureSchema.parse({})),
+    /** Ask the latency model about cell shapes it was not trained on (else that is an error naming the shape). */
+    allowExtrapolation: z.boolean().default(false),
     /** Where the latencies are timed: this process (`node`) or headless Chromium (`browser`, with `browser.backend`). */
     ...TARGET_PARAMS,
   })
   .strict()
-  .superRefine(checkTargetParams);
+  .superRefine((p, ctx) => checkTargetParams(p, ctx, ['measure', 'clock']));
 
 export type RetrainEvalParams = z.output<typeof RetrainEvalParamsSchema>;
 export type MeasureParams = RetrainEvalParams['measure'];

@@ -1,11 +1,11 @@
 import { canonicalJson, sha256Hex, UserError, type StageContext } from '@lenna/core';
-import { initBackend } from '@lenna/compute';
+import { initBackend, type TimingClock } from '@lenna/compute';
 import { describeTarget, openTarget, type TargetLabel } from '@lenna/measure-target';
 import { countMacs, countParams, createEvalNetwork, DARTS_OPS, genotypeOpCounts, genotypeToText, saveState, type EvalNetwork, type Genotype } from '@lenna/nn';
 import { shapeColumnValues, type ShapeColumnValues } from '@lenna/latency-model';
 import { loadDataset, type AugmentOptions, type ImageSet } from '@lenna/data';
 import { genotypeKind, readGenotypeInput } from './genotype-input.js';
-import { measureCells, measureNetwork, predictCells, summariseLatency } from './latency.js';
+import { checkModelKnowsCells, measureCells, measureNetwork, predictCells, summariseLatency } from './latency.js';
 import { loadModelFor, resolveMeasureBatch, type LoadedModel } from './model-input.js';
 import { genotypeChoice } from './one-hot.js';
 import type { RetrainEvalParams } from './params.js';
@@ -27,7 +27,6 @@ export function augmentationFor(p: Pick<RetrainEvalParams, 'dataset' | 'cutout'>
   const cutout = p.cutout ?? 16;
   return cutout > 0 ? { crop: 4, flip: true, cutout } : { crop: 4, flip: true };
 }
-
 
 function inputSizeOf(set: ImageSet, name: string): number {
   if (set.height !== set.width) throw new UserError(`The ${name} images are ${set.height}×${set.width}; the evaluation network needs square images (set dataset.synthetic.hw, or use another data set).`);
@@ -68,6 +67,8 @@ async function retrain(ctx: StageContext<RetrainEvalParams>, genotype: Genotype,
     seed: p.seed,
   });
   try {
+    // Before training: a model that never saw these cells would give numbers nobody should trust.
+    if (loaded) checkModelKnowsCells(loaded.model, net.shapes, batch, p.allowExtrapolation);
     const result = await trainAndMeasure(ctx, net, genotype, data, loaded, ops, batch, augment);
     await writeOutputs(ctx, net, genotype, result);
     await writeWebModel(ctx, net, webModelMetadata(net, data.train, p.dataset));
@@ -76,7 +77,8 @@ async function retrain(ctx: StageContext<RetrainEvalParams>, genotype: Genotype,
   }
 }
 
-type TrainedResult = { metrics: RetrainMetrics; history: Awaited<ReturnType<typeof trainEvalNetwork>>; cells: CellReport[] };
+/** `clock`: what the latencies counted (measure.clock, `auto` resolved by the target). */
+type TrainedResult = { metrics: RetrainMetrics; history: Awaited<ReturnType<typeof trainEvalNetwork>>; cells: CellReport[]; clock: TimingClock };
 
 /** One cell of the network in metrics.json: its index, its shape under the data set's column names, its latencies. */
 type CellReport = { index: number } & ShapeColumnValues & { measured_ms: number; predicted_ms: number | null };
@@ -107,7 +109,8 @@ async function trainAndMeasure(
   const shapes = net.shapes;
   const predicted = loaded ? predictCells(loaded.model, genotype, shapes, batch) : null;
   const timing = { warmup: p.measure.warmup, runs: p.measure.runs, quantile: p.measure.quantile };
-  const target = await openTarget(p, ctx.log);
+  // The target's clock: measure.clock, `auto` resolved for its backend (as dataset-gen times its cells).
+  const target = await openTarget({ ...p, clock: p.measure.clock }, ctx.log);
   let measured: { networkMs: number; cellsMs: number[] };
   try {
     ctx.log(`retrain-eval: timing on ${describeTarget(target.label)}`);
@@ -135,14 +138,14 @@ async function trainAndMeasure(
   };
   const cells = shapes.map((s, i): CellReport => ({
     index: s.index,
-    ...shapeColumnValues({ ...s, batch }),
+    ...shapeColumnValues({ ...s, batch, kind: 'eval' }),
     measured_ms: measured.cellsMs[i],
     predicted_ms: predicted ? predicted[i] : null,
   }));
-  return { metrics, history, cells };
+  return { metrics, history, cells, clock: target.label.clock };
 }
 
-async function writeOutputs(ctx: StageContext<RetrainEvalParams>, net: EvalNetwork, genotype: Genotype, { metrics, history, cells }: TrainedResult): Promise<void> {
+async function writeOutputs(ctx: StageContext<RetrainEvalParams>, net: EvalNetwork, genotype: Genotype, { metrics, history, cells, clock }: TrainedResult): Promise<void> {
   const p = ctx.params;
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
   ctx.log(
@@ -152,7 +155,7 @@ async function writeOutputs(ctx: StageContext<RetrainEvalParams>, net: EvalNetwo
   await ctx.writeJson('metrics', METRICS_JSON, {
     ...metrics,
     latency_error_compares: 'predicted_latency_ms (sum of the latency model over every cell) vs measured_cells_latency_ms (sum of every cell timed alone)',
-    measure: { ...p.measure, batch: metrics.measure_batch },
+    measure: { ...p.measure, clock, batch: metrics.measure_batch },
     cells,
   });
   await ctx.writeTable('metrics', METRICS_ARROW, metricsTable(metrics));

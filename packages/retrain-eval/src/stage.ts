@@ -1,12 +1,12 @@
 import { defineStage } from '@lenna/core';
 import { targetEnvironment } from '@lenna/measure-target';
-import { fingerprintDatasetFiles } from '@lenna/data';
+import { fingerprintDatasetFiles, portableDatasetSpec } from '@lenna/data';
 import { RetrainEvalParamsSchema } from './params.js';
 import { runRetrainEval } from './run.js';
 
 export const stage = defineStage({
   name: 'retrain-eval',
-  version: 3,
+  version: 4,
   description: 'Train the evaluation network of a genotype from scratch, then measure its latency and compare the latency model with it.',
   params: RetrainEvalParamsSchema,
   inputs: {
@@ -20,7 +20,9 @@ export const stage = defineStage({
     'web-model': { kind: 'files', description: 'model.json and group1-shard1of1.bin: the trained network as a tfjs graph model (tf.loadGraphModel), its preprocessing in the metadata' },
   },
   measures: true,
+  // Data files outside the store (CIFAR-10, Fashion-MNIST): their content enters the cache key, their path does not.
   externalFingerprint: (p) => fingerprintDatasetFiles(p.dataset),
+  keyParams: (p) => ({ ...p, dataset: portableDatasetSpec(p.dataset) }),
   environment: (p) => targetEnvironment(p),
   run: (ctx) => runRetrainEval(ctx),
 });

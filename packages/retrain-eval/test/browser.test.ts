@@ -42,7 +42,7 @@ it.skipIf(browser.skip)('times in the browser, says so in its metrics, and its w
   await runStageInProcess(stage, { params, inputs: { genotype: genotypeDir }, stagingDir: staging });
 
   const metrics = JSON.parse(await readFile(join(staging, 'metrics', 'metrics.json'), 'utf8'));
-  expect(metrics).toMatchObject({ target: 'browser', backend: 'wasm', renderer: null });
+  expect(metrics).toMatchObject({ target: 'browser', backend: 'wasm', renderer: null, measure: { clock: 'wall' } });
   expect(metrics.browser).toMatch(/^(Headless)?Chrom(e|ium)\/\d+\./);
   expect(metrics.latency_ms).toBeGreaterThan(0);
   expect(metrics.cells.every((c: { measured_ms: number }) => c.measured_ms > 0)).toBe(true);

@@ -74,8 +74,12 @@ describe('latency bookkeeping', () => {
     const fake: LatencyModel = {
       ops: [...DARTS_OPS],
       edges: 14,
+      base: 'none',
       trainedBatch: null,
-      predictMs: (cell, probs) => probs[0].indexOf(1) + 10 * cell.hw + (cell.reduction ? 1000 : 0) + 1e4 * cell.batch,
+      trainedShapes: [],
+      additiveMs: () => 1,
+      // Eval cells only: retrain-eval asks about the cells its evaluation network runs.
+      predictMs: (cell, probs) => (cell.kind === 'eval' ? probs[0].indexOf(1) + 10 * cell.hw + (cell.reduction ? 1000 : 0) + 1e4 * cell.batch : NaN),
       predictTensor: () => {
         throw new Error('not used');
       },

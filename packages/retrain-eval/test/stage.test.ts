@@ -21,7 +21,7 @@ import {
 } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
 import { cellShapes, createEvalNetwork, DARTS_OPS, loadState, type Genotype } from '@lenna/nn';
-import { fitTransforms, initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS, readCellRows, syntheticDatasetTable, SYNTHETIC_SHAPES } from '@lenna/latency-model';
+import { fitTransforms, initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS, readAdditiveTable, readCellRows, shapeKey, syntheticDatasetTable } from '@lenna/latency-model';
 import { stage } from '../src/stage.js';
 
 const genotype: Genotype = {
@@ -42,13 +42,17 @@ let root: string;
 let genotypeDir: string;
 let modelDir: string;
 
-/** A latency model artifact made by hand: transforms fitted on synthetic rows at batch 16, random MLP weights. */
+/**
+ * A latency model artifact made by hand: transforms fitted on synthetic rows of the test network's eval
+ * cells (C 4, 3 cells, 8×8) at batch 16, random MLP weights.
+ */
 async function writeModel(dir: string): Promise<void> {
-  const shapes = SYNTHETIC_SHAPES.map((s) => ({ ...s, batch: 16 }));
-  const { rows } = readCellRows(syntheticDatasetTable({ shapes, rowsPerShape: 5, seed: 4 }), 'synthetic');
+  const shapes = cellShapes({ C: 4, layers: 3, inputSize: 8 }).map(({ index: _index, ...s }) => ({ ...s, batch: 16, kind: 'eval' as const }));
+  const table = syntheticDatasetTable({ shapes, rowsPerShape: 5, seed: 4 });
+  const { rows } = readCellRows(table, 'synthetic');
   const transforms = fitTransforms(rows, { ops: [...DARTS_OPS] });
   const weights = initMlp(transforms.featureOrder.length, [6], 'tanh', 5);
-  const { json, tensors } = modelArtifact(weights, transforms, [6], 'tanh');
+  const { json, tensors } = modelArtifact(weights, { transforms, hidden: [6], activation: 'tanh', base: 'additive', shapes: shapes.map(shapeKey), additive: readAdditiveTable(table, 'synthetic')! });
   await mkdir(dir, { recursive: true });
   await writeSafetensorsFile(join(dir, MODEL_WEIGHTS), tensors);
   await writeFile(join(dir, MODEL_JSON), JSON.stringify(json));
@@ -131,7 +135,8 @@ describe('retrain-eval stage', () => {
     expect(metrics.latency_ms).toBe(measured.networkMs);
     expect(metrics.cells.map((c: { measured_ms: number }) => c.measured_ms)).toEqual(measured.cellsMs);
     // Each cell under the data set's shape columns (c_in is the channels of s1), at the measured batch.
-    expect(metrics.cells[2]).toMatchObject({ index: 2, block_type: 'reduction', reduction_prev: true, c_prev_prev: 16, c_in: 32, c: 16, hw: 4, batch: 16 });
+    expect(metrics.cells[2]).toMatchObject({ index: 2, block_type: 'reduction', reduction_prev: true, c_prev_prev: 16, c_in: 32, c: 16, hw: 4, batch: 16, cell_kind: 'eval' });
+    expect(metrics.measure).toMatchObject({ quantile: 0, clock: 'cpu', batch: 16 });
     expect(metrics.latency_ms).toBeGreaterThan(0);
 
     // The prediction: every cell of the network, its own shape, the hand one-hot of its type, batch 16 from the model.
@@ -140,7 +145,7 @@ describe('retrain-eval stage', () => {
     const model = await loadLatencyModel(modelDir);
     const shapes = cellShapes({ C: 4, layers: 3, inputSize: 8 });
     const expected = shapes
-      .map((s) => model.predictMs({ ...s, batch: 16 }, oneHot(s.reduction ? REDUCE_CHOICE : NORMAL_CHOICE)))
+      .map((s) => model.predictMs({ ...s, batch: 16, kind: 'eval' }, oneHot(s.reduction ? REDUCE_CHOICE : NORMAL_CHOICE)))
       .reduce((a, b) => a + b, 0);
     model.dispose();
     expect(metrics.predicted_latency_ms).toBeCloseTo(expected, 6);
@@ -173,6 +178,7 @@ describe('retrain-eval stage', () => {
 
     // Where the latencies were measured, in both metrics files.
     expect(metrics).toMatchObject({ target: 'node', backend: tf.getBackend(), browser: null, renderer: null });
+    expect(['wall', 'cpu']).toContain(metrics.measure.clock);
     expect(row).toMatchObject({ target: 'node', backend: tf.getBackend(), browser: null });
 
     // The web model gives the trained network's inference logits (rebuilt from weights.safetensors).
@@ -195,6 +201,16 @@ describe('retrain-eval stage', () => {
     tf.dispose([x, logits, got]);
     graph.dispose();
     net.dispose();
+  });
+
+  it('refuses, before training, a model that was not trained on the network’s cells, unless extrapolation is allowed', async () => {
+    const wider = { ...baseParams, C: 2, dataset: synthetic(40) };
+    const run = (params: Record<string, unknown>, name: string) => runStageInProcess(stage, { params, inputs: { genotype: genotypeDir, model: modelDir }, stagingDir: join(root, name) });
+    await expect(run(wider, 'unseen')).rejects.toThrow(UserError);
+    await expect(run(wider, 'unseen2')).rejects.toThrow(/^retrain-eval would ask the latency model about the cell shape normal\|false\|6\|6\|2\|8\|16\|eval \(block_type\|.*allowExtrapolation: true/);
+    await run({ ...wider, epochs: 1, allowExtrapolation: true, measure: { warmup: 0, runs: 1 } }, 'extrapolated');
+    const metrics = JSON.parse(await readFile(join(root, 'extrapolated', 'metrics', 'metrics.json'), 'utf8'));
+    expect(metrics.predicted_latency_ms).toBeGreaterThan(0);
   });
 
   it('without a model the predicted fields are null, and measure.batch sets the batch', async () => {

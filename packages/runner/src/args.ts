@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UserError } from '@lenna/core';
+import { DEFAULT_LOCK_TIMEOUT_S, UserError } from '@lenna/core';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -40,4 +40,14 @@ export function keyValues(command: string, flag: string, items: string[] | undef
     if (eq <= 0) throw new UserError(`lenna ${command}: --${flag} ${item} is not <name>=<value>; write e.g. --${flag} lambda=0.1.`);
     return [item.slice(0, eq), item.slice(eq + 1)];
   });
+}
+
+/** `--lock-timeout S`: seconds to wait on a lock another process holds (default DEFAULT_LOCK_TIMEOUT_S). */
+export function lockTimeoutOption(command: string, value: string | undefined): number {
+  if (value === undefined) return DEFAULT_LOCK_TIMEOUT_S;
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0) {
+    throw new UserError(`lenna ${command}: --lock-timeout ${value} is not a number of seconds; give e.g. --lock-timeout 600.`);
+  }
+  return seconds;
 }

@@ -1,9 +1,23 @@
-import { canonicalJson, CorruptArtifactError, type ArtifactStore } from '@lenna/core';
+import { canonicalJson, CorruptArtifactError, type ArtifactStore, type StageDefinition } from '@lenna/core';
 import { computeCacheKey, type InputIds, type KeyParts } from './cache-key.js';
 import type { Instance } from './pipeline/instances.js';
 import type { LockEntry } from './lockfile.js';
 
-export type State = 'cached' | 'to-run' | 'ran' | 'failed';
+/** `submitted`: handed to a cluster whose job has not ended yet (`run --detach`). */
+export type State = 'cached' | 'to-run' | 'ran' | 'failed' | 'submitted';
+
+/** The cluster job of an instance: its id, and where known its scheduler state and output. */
+export interface JobInfo {
+  id: string;
+  /** SLURM's state: PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT, ... */
+  state?: string;
+  /** Why it waits or why it ended, as the scheduler says (Dependency, DependencyNeverSatisfied, ...). */
+  reason?: string;
+  /** The stage's log (or, before the stage started, the job's output file). */
+  log?: string;
+  /** The last lines of that log, for a failed job. */
+  tail?: string[];
+}
 
 /** What the runner knows about one instance: its state, why, and (once known) its key and outputs. */
 export interface InstanceStatus {
@@ -18,6 +32,8 @@ export interface InstanceStatus {
   seconds?: number;
   /** The stage failed on a user's mistake it detected (its process exited with status 2). */
   userError?: boolean;
+  /** Set when a cluster executor submitted it. */
+  job?: JobInfo;
 }
 
 export interface EvaluateContext {
@@ -64,15 +80,28 @@ function collectInputs(instance: Instance, ctx: EvaluateContext): InputIds | und
 }
 
 async function checkOutputs(instance: Instance, outputs: Record<string, string>, store: ArtifactStore): Promise<string[]> {
+  return outputProblems(instance.stage.ref.definition, outputs, store);
+}
+
+/** The outputs a finished run with this key left, if its cache record is there and every output opens. */
+export async function cachedOutputs(store: ArtifactStore, def: StageDefinition, key: string): Promise<Record<string, string> | undefined> {
+  const record = await store.readCacheRecord(key);
+  if (!record || (await outputProblems(def, record.outputs, store)).length > 0) return undefined;
+  return record.outputs;
+}
+
+async function outputProblems(def: StageDefinition, outputs: Record<string, string>, store: ArtifactStore): Promise<string[]> {
   const problems: string[] = [];
-  for (const name of Object.keys(instance.stage.ref.definition.outputs)) {
+  for (const name of Object.keys(def.outputs)) {
     const id = outputs[name];
     if (!id) {
       problems.push(`output ${name} missing`);
       continue;
     }
     try {
-      if (!(await store.open(id))) problems.push(`output ${name} missing`);
+      if (await store.open(id)) continue;
+      const note = await store.quarantineNote(id);
+      problems.push(note ? `output ${name} (${id.slice(0, 12)}) was quarantined as corrupt (${note.problem})` : `output ${name} missing`);
     } catch (error) {
       if (!(error instanceof CorruptArtifactError)) throw error;
       problems.push(`output ${name} (${id.slice(0, 12)}) is corrupt`);

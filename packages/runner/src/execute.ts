@@ -1,12 +1,11 @@
-import { availableParallelism } from 'node:os';
-import { canonicalJson, type ArtifactStore, type StageJob } from '@lenna/core';
+import { canonicalJson, errorMessage, fsErrorAsUserError, InterruptedError, isUserError, registerLockFile, type ArtifactStore, type RunLog } from '@lenna/core';
 import { evaluateInstance, type EvaluateContext, type InstanceStatus } from './evaluate.js';
-import { readLockFile, updateLockFile, type LockEntry } from './lockfile.js';
+import { LocalExecutor, type ExecutionContext, type Executor, type InstanceOutcome } from './executor.js';
+import { readLockFile, updateLockFile, type LockEntry, type LockPolicy } from './lockfile.js';
 import type { Pipeline } from './pipeline/load.js';
 import type { Instance } from './pipeline/instances.js';
+import { lockEntryOf } from './run-instance.js';
 import { forcedStages, selectInstances } from './selection.js';
-import { runStageChild } from './child.js';
-import { ExclusiveLock } from './exclusive.js';
 import type { Reporter } from './progress.js';
 
 export interface PlanOptions {
@@ -20,6 +19,14 @@ export interface RunOptions extends PlanOptions {
   jobs?: number;
   reporter: Reporter;
   signal: AbortSignal;
+  /** How to wait on the lock file's lock and the machine-wide timing lock (timeout, who holds them). */
+  lockPolicy?: LockPolicy;
+  /** Where each instance that ran is recorded, so gc keeps what it made. */
+  runLog?: RunLog;
+  /** A one-off run (`--set`): it adds its instances to the lock file and removes none. */
+  keepLockEntries?: boolean;
+  /** Where instances run: here (default, up to `jobs` at once) or on a cluster. */
+  executor?: Executor;
 }
 
 export interface RunResult {
@@ -59,19 +66,27 @@ export async function planPipeline(pipeline: Pipeline, options: PlanOptions): Pr
 }
 
 /**
- * Runs the pipeline: instances in topological order, independent ones in parallel up to `jobs`,
- * a measuring stage alone. Each instance's key is computed once its inputs are known, so a
- * re-run upstream that produced the same bytes leaves downstream cached.
+ * Runs the pipeline: instances in topological order, each handed to the executor once what it needs
+ * has ended (local) or has been handed over (slurm: its job waits on theirs). Each instance's key is
+ * computed once its inputs are known, so a re-run upstream that produced the same bytes leaves
+ * downstream cached. A stage that times something holds the machine through ctx.exclusive() (see
+ * exclusive.ts); nothing else about scheduling depends on `measures`.
  */
 export async function runPipeline(pipeline: Pipeline, options: RunOptions): Promise<RunResult> {
   const session = await openSession(pipeline, options);
   const { statuses, ctx } = session;
-  const jobs = Math.max(1, options.jobs ?? availableParallelism());
-  const exclusive = new ExclusiveLock();
-  // A stopped stage process acts on SIGTERM only once continued, and must never outlive the runner stopped.
-  const release = () => exclusive.stop();
-  options.signal.addEventListener('abort', release, { once: true });
-  process.once('exit', release);
+  const executor = options.executor ?? new LocalExecutor({ jobs: options.jobs, lockPolicy: options.lockPolicy, signal: options.signal });
+  const exec: ExecutionContext = {
+    pipeline,
+    store: options.store,
+    reporter: options.reporter,
+    signal: options.signal,
+    lockPolicy: options.lockPolicy,
+    runLog: options.runLog,
+    outputsOf: ctx.outputsOf,
+    forced: (inst) => ctx.forced(inst) !== undefined,
+  };
+  await registerLockFile(options.store.root, pipeline.lockFile);
   const pending = [...session.selected];
   const running = new Map<Instance, Promise<void>>();
   const cachedEntries: [string, LockEntry][] = [];
@@ -79,10 +94,10 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
 
   const settledOk = (i: Instance): boolean => ctx.outputsOf(i) !== undefined;
   const blocked = (i: Instance): Instance | undefined => i.upstream.find((u) => statuses.has(u) && !settledOk(u) && !pending.includes(u) && !running.has(u));
+  const ready = (i: Instance): boolean => i.upstream.every((u) => settledOk(u) || (executor.startsAhead && running.has(u)));
 
   try {
     while ((pending.length > 0 && !options.signal.aborted) || running.size > 0) {
-      let waitingMeasure = false;
       for (const inst of [...pending]) {
         if (options.signal.aborted) break;
         const bad = blocked(inst);
@@ -93,11 +108,16 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
           options.reporter.skipped(inst.id, reason);
           continue;
         }
-        if (!inst.upstream.every(settledOk)) continue;
+        if (!ready(inst)) continue;
         let status = statuses.get(inst);
         if (!status) {
-          status = await evaluateInstance(inst, ctx);
+          status = await evaluateInstance(inst, ctx).catch((error: unknown) => unreadable(inst, error, options));
           statuses.set(inst, status);
+          if (status.state === 'failed') {
+            pending.splice(pending.indexOf(inst), 1);
+            options.reporter.failed(inst.id, status.reasons[0]);
+            continue;
+          }
           if (status.state === 'cached') {
             pending.splice(pending.indexOf(inst), 1);
             options.reporter.cached(inst.id);
@@ -106,139 +126,137 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions): Prom
           }
         }
         // Two instances with one cache key (same stage, params and inputs) run once: the second waits, then finds it cached.
+        // (An executor that starts ahead leaves this to its jobs, which hold the key while they run it.)
         const key = status.keyParts?.key;
-        if (key && [...running.keys()].some((r) => statuses.get(r)?.keyParts?.key === key)) {
+        if (!executor.startsAhead && key && [...running.keys()].some((r) => statuses.get(r)?.keyParts?.key === key)) {
           statuses.delete(inst);
           continue;
         }
-        const measures = inst.stage.ref.definition.measures;
-        const measuring = [...running.keys()].some((r) => r.stage.ref.definition.measures);
-        const free = measures ? running.size === 0 : running.size < jobs && !measuring && !waitingMeasure;
-        if (measures && !free) waitingMeasure = true;
-        if (!free) continue;
+        if (running.size >= executor.slots) continue;
         pending.splice(pending.indexOf(inst), 1);
-        const task = runInstance(status, session, options, exclusive).finally(() => running.delete(inst));
+        const started = status;
+        // A rebuild of something found corrupt says so.
+        for (const reason of status.reasons.filter((r) => /corrupt|quarantined/.test(r))) options.reporter.log(inst.id, `rebuilding: ${reason}`);
+        const task = executor
+          .start(started, exec)
+          .then(
+            (outcome) => applyOutcome(started, outcome, options),
+            (error: unknown) => applyError(started, error, options),
+          )
+          .finally(() => running.delete(inst));
         running.set(inst, task);
       }
+      await executor.flush(exec);
+      if (executor.detached && pending.length === 0) break;
       if (running.size === 0) {
         if (pending.length === 0 || options.signal.aborted) break;
         // Every pending instance waits on something that will never settle: should not happen, but never spin.
-        if (!pending.some((i) => i.upstream.every(settledOk))) break;
+        if (!pending.some(ready)) break;
         continue;
       }
       await Promise.race(running.values());
     }
   } finally {
-    // However the run ends, no stage process is left paused.
-    options.signal.removeEventListener('abort', release);
-    process.removeListener('exit', release);
-    exclusive.stop();
+    // However the run ends, no stage process is left paused and no poller runs.
+    executor.close();
   }
-  await writeCachedEntries(pipeline, cachedEntries);
   const interrupted = options.signal.aborted;
   const result = session.selected.map(
     (i) => statuses.get(i) ?? { instance: i, state: 'to-run' as const, reasons: [interrupted ? 'interrupted before it started' : 'not reached'], outputs: {} },
   );
-  if (!interrupted && !options.only?.length && result.every((s) => s.state === 'cached' || s.state === 'ran')) {
-    await pruneLock(pipeline);
+  // Handed to a cluster and not waited for (--detach): submitted.
+  for (const inst of running.keys()) {
+    const status = statuses.get(inst);
+    if (status && status.state === 'to-run') status.state = 'submitted';
+  }
+  if (interrupted) return { statuses: result, interrupted };
+  await writeCachedEntries(pipeline, cachedEntries, options.lockPolicy);
+  // A one-off run never drops what the pipeline as written made: gc would then take it.
+  if (!options.keepLockEntries && !options.only?.length && result.every((s) => s.state === 'cached' || s.state === 'ran')) {
+    await pruneLock(pipeline, options.lockPolicy);
   }
   return { statuses: result, interrupted };
 }
 
-async function runInstance(status: InstanceStatus, session: Session, options: RunOptions, exclusive: ExclusiveLock): Promise<void> {
-  const inst = status.instance;
-  const def = inst.stage.ref.definition;
-  const key = status.keyParts?.key as string;
-  options.reporter.started(inst.id);
-  const result = await runStageChild({
-    store: options.store,
-    specifier: inst.stage.ref.specifier,
-    stageName: def.name,
-    instance: inst.id,
-    params: inst.params,
-    cacheKey: key,
-    inputs: jobInputs(options.store, inst, status.inputs ?? {}),
-    inputIds: status.inputs ?? {},
-    outputs: Object.fromEntries(Object.entries(def.outputs).map(([n, o]) => [n, { kind: o.kind }])),
-    environment: status.keyParts?.environment,
-    exclusive,
-    signal: options.signal,
-    onMessage: (m) => {
-      if (m.type === 'progress') options.reporter.progress(inst.id, m.event);
-      else if (m.type === 'log') options.reporter.log(inst.id, m.message);
-    },
-  });
-  status.logPath = result.logPath;
-  status.seconds = result.seconds;
-  if (!result.ok) {
-    status.state = result.interrupted ? 'to-run' : 'failed';
-    status.userError = result.userError !== undefined;
-    status.reasons = result.interrupted ? ['interrupted'] : [`${result.error}; log: ${result.logPath}`];
-    if (result.interrupted) options.reporter.skipped(inst.id, 'interrupted');
-    else options.reporter.failed(inst.id, result.error ?? 'failed', result.logPath);
-    return;
-  }
-  status.state = 'ran';
-  status.outputs = result.outputs;
-  await options.store.writeCacheRecord({
-    cacheKey: key,
-    stage: def.name,
-    outputs: result.outputs,
-    params: inst.params,
-    inputs: status.inputs ?? {},
-    finishedAt: new Date().toISOString(),
-    seconds: result.seconds,
-  });
-  await updateLockFile(session.pipeline.lockFile, session.pipeline.name, (lock) => {
-    lock.stages[inst.id] = lockEntry(status);
-  });
-  options.reporter.finished(inst.id, result.seconds);
+/** An instance whose outputs could not even be read (permission, I/O error): it fails, the run goes on. */
+function unreadable(inst: Instance, error: unknown, options: RunOptions): InstanceStatus {
+  const problem = fsErrorAsUserError(error, options.store.root);
+  if (!problem) throw error;
+  return { instance: inst, state: 'failed', reasons: [problem.message], outputs: {}, userError: true };
 }
 
-/**
- * Each input's artifact and the upstream instance that produced it in this pipeline: two sweep
- * instances can produce identical bytes (one artifact, one manifest), so only the pipeline knows
- * which instance a gathered artifact stands for.
- */
-function jobInputs(store: ArtifactStore, inst: Instance, ids: Record<string, string | string[]>): StageJob['inputs'] {
-  const one = (id: string, from: string): { id: string; dir: string; instance: string } => ({ id, dir: store.objectDir(id), instance: from });
-  return Object.fromEntries(
-    Object.entries(ids).map(([name, v]) => {
-      const producers = [inst.inputs[name]].flat().map((input) => input.from.id);
-      return [name, Array.isArray(v) ? v.map((id, i) => one(id, producers[i])) : one(v, producers[0])];
-    }),
-  );
+/** What the executor says about an instance it started becomes its status, and the person watching is told. */
+function applyOutcome(status: InstanceStatus, outcome: InstanceOutcome, options: RunOptions): void {
+  const id = status.instance.id;
+  if (outcome.state === 'not-run') {
+    status.state = 'to-run';
+    status.reasons = [outcome.reason];
+    options.reporter.skipped(id, outcome.reason);
+    return;
+  }
+  status.logPath = outcome.logPath;
+  status.seconds = outcome.seconds;
+  if (outcome.state === 'failed') {
+    status.state = 'failed';
+    status.userError = Boolean(outcome.userError);
+    status.reasons = [outcome.logPath ? `${outcome.error}; log: ${outcome.logPath}` : outcome.error];
+    options.reporter.failed(id, outcome.error, outcome.logPath);
+    return;
+  }
+  if (outcome.note) options.reporter.log(id, outcome.note);
+  status.state = outcome.state;
+  status.outputs = outcome.outputs;
+  status.inputs = outcome.inputs;
+  status.keyParts = outcome.keyParts;
+  status.reasons = [];
+  if (outcome.state === 'cached') options.reporter.cached(id);
+  else options.reporter.finished(id, outcome.seconds ?? 0);
+}
+
+/** An error out of the executor (a full disk while committing, an interrupt while waiting for a lock). */
+function applyError(status: InstanceStatus, error: unknown, options: RunOptions): void {
+  const interrupted = error instanceof InterruptedError || options.signal.aborted;
+  const problem = fsErrorAsUserError(error, options.store.root) ?? error;
+  status.state = interrupted ? 'to-run' : 'failed';
+  status.userError = isUserError(problem);
+  status.reasons = [interrupted ? 'interrupted' : errorMessage(problem)];
+  if (interrupted) options.reporter.skipped(status.instance.id, 'interrupted');
+  else options.reporter.failed(status.instance.id, errorMessage(problem), status.logPath);
 }
 
 export function lockEntry(status: InstanceStatus): LockEntry {
-  const def = status.instance.stage.ref.definition;
-  return {
-    stage: def.name,
-    version: def.version,
-    code: status.keyParts?.code ?? '',
-    key: status.keyParts?.key ?? '',
-    params: status.instance.params,
-    inputs: status.inputs ?? {},
-    outputs: status.outputs,
-  };
+  return lockEntryOf(status.instance.stage.ref.definition, status.keyParts, status.instance.params, status.inputs ?? {}, status.outputs);
 }
 
 /** Cached instances enter the lock file too, but in one write, and only if something differs. */
-async function writeCachedEntries(pipeline: Pipeline, entries: [string, LockEntry][]): Promise<void> {
+async function writeCachedEntries(pipeline: Pipeline, entries: [string, LockEntry][], policy?: LockPolicy): Promise<void> {
   const current = (await readLockFile(pipeline.lockFile))?.stages ?? {};
   const changed = entries.filter(([id, e]) => !current[id] || canonicalJson(current[id]) !== canonicalJson(e));
   if (changed.length === 0 && (await readLockFile(pipeline.lockFile))) return;
-  await updateLockFile(pipeline.lockFile, pipeline.name, (lock) => {
-    for (const [id, e] of entries) lock.stages[id] = e;
-  });
+  await updateLockFile(
+    pipeline.lockFile,
+    pipeline.name,
+    (lock) => {
+      for (const [id, e] of entries) lock.stages[id] = e;
+    },
+    policy,
+  );
 }
 
-/** After a complete run, instances no longer in the pipeline leave the lock file. */
-async function pruneLock(pipeline: Pipeline): Promise<void> {
+/**
+ * After a complete run of the pipeline as written, instances no longer in it leave the lock file
+ * (what they made stays protected from gc by the run records of the runs that made it).
+ */
+async function pruneLock(pipeline: Pipeline, policy?: LockPolicy): Promise<void> {
   const ids = new Set(pipeline.instances.map((i) => i.id));
   const current = (await readLockFile(pipeline.lockFile))?.stages ?? {};
   if (Object.keys(current).every((id) => ids.has(id))) return;
-  await updateLockFile(pipeline.lockFile, pipeline.name, (lock) => {
-    for (const id of Object.keys(lock.stages)) if (!ids.has(id)) delete lock.stages[id];
-  });
+  await updateLockFile(
+    pipeline.lockFile,
+    pipeline.name,
+    (lock) => {
+      for (const id of Object.keys(lock.stages)) if (!ids.has(id)) delete lock.stages[id];
+    },
+    policy,
+  );
 }

@@ -1,5 +1,6 @@
-import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { UserError } from '@lenna/core';
+import { readFile, readdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { tagLiveness, UserError, withFileLock, writeFileAtomic, type LockWaitOptions } from '@lenna/core';
 
 export interface LockEntry {
   stage: string;
@@ -20,8 +21,9 @@ export async function readLockFile(path: string): Promise<LockFile | undefined> 
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
   try {
     const value = JSON.parse(text) as LockFile;
@@ -49,49 +51,28 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/** How lenna waits on a lock held by another process: the timeout, Ctrl-C, and who to tell. */
+export type LockPolicy = Omit<LockWaitOptions, 'what'>;
+
 /**
- * Read-modify-write of the lock file under an exclusive `.lck` file (O_EXCL; a lock whose owner
- * process is gone is taken over), written via temp file + rename so readers never see half a file.
+ * Read-modify-write of the lock file under `<lock file>.lck` (core's file lock: it names its holder,
+ * and a dead or empty one is taken over), written via temp file + rename so readers never see half
+ * a file. A writer on another host is waited for (it cannot be probed) until the policy's timeout.
  */
-export async function updateLockFile(path: string, pipeline: string, change: (lock: LockFile) => void): Promise<void> {
-  await withFileLock(`${path}.lck`, async () => {
+export async function updateLockFile(path: string, pipeline: string, change: (lock: LockFile) => void, policy: LockPolicy = {}): Promise<void> {
+  await withFileLock(`${path}.lck`, { ...policy, what: `the lock file ${basename(path)}` }, async () => {
     const lock = (await readLockFile(path)) ?? { pipeline, stages: {} };
     lock.pipeline = pipeline;
     change(lock);
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, formatLockFile(lock));
-    await rename(temp, path);
+    await sweepTempFiles(path);
+    await writeFileAtomic(path, formatLockFile(lock));
   });
 }
 
-async function withFileLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (await ownerIsGone(lockPath)) await unlink(lockPath).catch(() => undefined);
-      else await new Promise((r) => setTimeout(r, Math.min(5 + attempt * 5, 100)));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await unlink(lockPath).catch(() => undefined);
-  }
-}
-
-async function ownerIsGone(lockPath: string): Promise<boolean> {
-  const pid = Number(await readFile(lockPath, 'utf8').catch(() => ''));
-  // An empty file is a lock being written right now: not stale.
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+/** Temp files a writer killed mid-write left beside the lock file. */
+async function sweepTempFiles(path: string): Promise<void> {
+  const prefix = `${basename(path)}.tmp-`;
+  for (const name of await readdir(dirname(path)).catch(() => [] as string[])) {
+    if (name.startsWith(prefix) && tagLiveness(name) === 'dead') await unlink(join(dirname(path), name)).catch(() => undefined);
   }
 }

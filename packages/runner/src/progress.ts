@@ -3,6 +3,8 @@ import type { ProgressEvent } from '@lenna/core';
 /** What the runner tells the person (or CI log) watching it. */
 export interface Reporter {
   waiting(id: string): void;
+  /** Waiting in a cluster's queue: `note` says which job and why it waits. */
+  queued(id: string, note: string): void;
   cached(id: string): void;
   started(id: string): void;
   progress(id: string, event: ProgressEvent): void;
@@ -20,6 +22,7 @@ const clock = (): string => new Date().toISOString().slice(11, 19);
 /** Plain timestamped lines (CI, pipes, --json): start/finish always, progress at most every few seconds. */
 export class PlainReporter implements Reporter {
   private readonly lastProgress = new Map<string, number>();
+  private readonly queuedOnce = new Set<string>();
   constructor(
     private readonly write: (text: string) => void,
     private readonly intervalMs = 3000,
@@ -28,6 +31,12 @@ export class PlainReporter implements Reporter {
     this.write(`[${clock()}] ${text}\n`);
   }
   waiting(): void {}
+  /** Once per instance: why a job waits changes often (Dependency, Resources, Priority) and the live view shows it. */
+  queued(id: string, note: string): void {
+    if (this.queuedOnce.has(id)) return;
+    this.queuedOnce.add(id);
+    this.line(`${id}: queued (${note})`);
+  }
   cached(id: string): void {
     this.line(`${id}: cached`);
   }
@@ -69,6 +78,9 @@ export class LiveReporter implements Reporter {
   }
   waiting(id: string): void {
     this.set(id, { state: 'waiting' });
+  }
+  queued(id: string, note: string): void {
+    this.set(id, { state: 'waiting', note });
   }
   cached(id: string): void {
     this.set(id, { state: 'cached' });
@@ -115,6 +127,8 @@ function render(line: Line): string {
       return `FAILED ${line.note}`;
     case 'skipped':
       return `not run (${line.note})`;
+    case 'waiting':
+      return line.note ? `waiting (${line.note})` : 'waiting';
     default:
       return line.state;
   }

@@ -38,7 +38,7 @@ export function forcedStages(pipeline: Pipeline, force: string[], from: string[]
 export function downstreamOf(pipeline: Pipeline, start: string): Set<string> {
   const result = new Set([start]);
   for (const stage of pipeline.stages) {
-    if (Object.values(stage.needs).some((n) => result.has(n.stage))) result.add(stage.id);
+    if (Object.values(stage.needs).flat().some((n) => result.has(n.stage))) result.add(stage.id);
   }
   return result;
 }

@@ -1,10 +1,13 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore, isUserError, sha256Hex, type Manifest } from '@lenna/core';
-import { exportArtifacts, importArtifacts, lockFileReferences } from '../src/archive.js';
+import { exportArtifacts, lockFileReferences } from '../src/archive/export.js';
+import { importArtifacts } from '../src/archive/import.js';
+import { bytesEntry, writeTarFile } from '../src/archive/tar.js';
 
 const LONG_NAME = `nested/${'a-rather-long-file-name-'.repeat(3)}end.txt`;
 let work: string;
@@ -42,6 +45,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await execa('chmod', ['-R', 'u+w', work]);
   await rm(work, { recursive: true, force: true });
 });
 
@@ -136,6 +140,7 @@ describe('export then import', () => {
   it('refuses to export a corrupt artifact and leaves no tar behind', async () => {
     const store = new ArtifactStore(await emptyStore());
     const manifest = await commitFiles(store, { 'metrics.json': '{"test_acc":0.5}\n' }, 'metrics');
+    await chmod(join(store.objectDir(manifest.id), 'metrics.json'), 0o644);
     await writeFile(join(store.objectDir(manifest.id), 'metrics.json'), '{"test_acc":0.9}\n');
     const tar = join(work, 'corrupt.tar');
     await expect(exportArtifacts(store.root, [manifest.id], tar)).rejects.toThrow(new RegExp(`${manifest.id}.*corrupt|corrupt.*${manifest.id}`));
@@ -266,5 +271,68 @@ describe('import refuses hostile archives and leaves the store untouched', () =>
     const file = join(work, 'damaged.tar');
     await writeFile(file, tar);
     await expect(importArtifacts(file, await emptyStore())).rejects.toThrow(/checksum/);
+  });
+});
+
+describe('import is cheap to refuse and safe with any name', () => {
+  it('refuses an entry whose declared size passes the cap at its header, before unpacking anything', async () => {
+    // A header that claims 1 GiB after a 1.5 KB archive: over the default cap (200 × the file's size + 256 MiB).
+    const genuine = tarOf(await genuineEntries(ids[0]));
+    const bomb = Buffer.concat([genuine.subarray(0, genuine.length - 1024), header(`objects/${ids[0]}/huge.bin`, 1024 ** 3, '0'), Buffer.alloc(1024)]);
+    const started = Date.now();
+    await expectRefused(bomb, `objects/${ids[0]}/huge.bin`);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('refuses a gzip bomb past --max-bytes and a flood of entries past --max-entries, writing nothing', async () => {
+    const zeros = tarOf([...(await genuineEntries(ids[0])), { name: `objects/${ids[0]}/zeros.bin`, data: '\0'.repeat(8 * 1024 ** 2) }]);
+    const file = join(work, 'bomb.tar.gz');
+    await writeFile(file, gzipSync(zeros));
+    expect((await stat(file)).size).toBeLessThan(100_000);
+    const root = await emptyStore();
+    await expect(importArtifacts(file, root, { maxBytes: 1024 ** 2 })).rejects.toThrow(/entry "objects\/.*\/zeros\.bin" takes the archive past 1048576 unpacked bytes \(a decompression bomb\?\); refused before unpacking it/);
+    expect(await new ArtifactStore(root).list()).toEqual([]);
+    const flood = join(work, 'flood.tar');
+    await writeFile(flood, tarOf(Array.from({ length: 12 }, () => ({ name: 'objects/', type: '5' }))));
+    await expect(importArtifacts(flood, root, { maxEntries: 10 })).rejects.toThrow(/more than 10 entries/);
+  });
+
+  it('refuses a file bigger than its manifest says at its header (export writes the manifest first)', async () => {
+    const genuine = await genuineEntries(ids[0]);
+    const target = genuine.find((e) => e.name.endsWith('metrics.json'))!;
+    const grown = genuine.map((e) => (e === target ? { ...e, data: e.data + ' '.repeat(100) } : e));
+    await expectRefused(tarOf(grown), target.name);
+  });
+
+  it('keeps entry names such as constructor and __proto__ as plain names, and refuses a component over 255 bytes', async () => {
+    const store = new ArtifactStore(await emptyStore());
+    const odd = await commitFiles(store, { constructor: 'c', ['__proto__']: 'p', 'toString/valueOf': 'v', [`${'d'.repeat(120)}/${'e'.repeat(200)}.txt`]: 'long' }, 'odd');
+    const tar = join(work, 'odd.tar');
+    await exportArtifacts(store.root, [odd.id], tar);
+    const root = await emptyStore();
+    expect((await importArtifacts(tar, root)).ids).toEqual([odd.id]);
+    const target = new ArtifactStore(root);
+    expect(await target.verify(odd.id)).toEqual({ id: odd.id, ok: true });
+    expect(await objectFiles(target, odd.id)).toEqual(await objectFiles(store, odd.id));
+    expect((await target.open(odd.id))!.files).toEqual(expect.arrayContaining(['__proto__', 'constructor', 'toString/valueOf']));
+    expect(Object.getPrototypeOf((await target.open(odd.id))!.manifest.files)).toBe(Object.prototype);
+    // A PAX long name with a component no file system takes.
+    const tooLong = `objects/${ids[0]}/${'x'.repeat(256)}`;
+    const file = join(work, 'too-long.tar');
+    await writeTarFile(file, [...(await genuineEntries(ids[0])).map((e) => bytesEntry(e.name, Buffer.from(e.data))), bytesEntry(tooLong, Buffer.from('x'))], { gzip: false });
+    await expectRefused(await readFile(file), tooLong);
+  });
+
+  it("reports a cache record that differs from the store's own instead of overwriting it", async () => {
+    const tar = join(work, 'conflict.tar');
+    await exportArtifacts(source.root, ids, tar, { lockFile });
+    const root = await emptyStore();
+    const target = new ArtifactStore(root);
+    const local = { cacheKey: otherKey, stage: 'fake', outputs: { metrics: ids[1] }, params: {}, inputs: {}, finishedAt: '2026-02-02T00:00:00.000Z', seconds: 3 };
+    await target.writeCacheRecord(local);
+    const imported = await importArtifacts(tar, root);
+    expect(imported.conflicts).toEqual([{ cacheKey: otherKey, local: local.outputs, archive: (await source.readCacheRecord(otherKey))!.outputs }]);
+    expect(imported.cacheKeys).toEqual([cacheKey]);
+    expect(await target.readCacheRecord(otherKey)).toEqual(local);
   });
 });

@@ -7,15 +7,13 @@ import { byId, makeWorkspace, removeWorkspaces, repoRoot, states } from './helpe
 
 afterAll(removeWorkspaces);
 
-function traceSpans(text: string): { id: string; start: number; end: number }[] {
-  const spans = new Map<string, { id: string; start: number; end: number }>();
-  for (const line of text.trim().split('\n')) {
-    const [id, what, ms] = line.split(' ');
-    const span = spans.get(id) ?? { id, start: NaN, end: NaN };
-    span[what as 'start' | 'end'] = Number(ms);
-    spans.set(id, span);
-  }
-  return [...spans.values()];
+/** The trace's lines as [instance, what, ms]. */
+function traceLines(text: string): [string, string, number][] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '))
+    .map(([id, what, ms]) => [id, what, Number(ms)]);
 }
 
 describe('sweeps', () => {
@@ -24,11 +22,14 @@ describe('sweeps', () => {
     const tracePath = join(ws.dir, 'trace.txt');
     const run = await ws.lenna(['run', 'sweep.yaml', '--json', '--jobs', '2'], { env: { LENNA_FIXTURE_TRACE: tracePath } });
     expect(run.exitCode, run.stderr).toBe(0);
-    // A measuring stage's run overlaps no other stage's run.
-    const spans = traceSpans(await readFile(tracePath, 'utf8'));
-    expect(spans.filter((s) => s.id.startsWith('timing@'))).toHaveLength(3);
-    for (const m of spans.filter((s) => s.id.startsWith('timing@'))) {
-      for (const other of spans.filter((s) => s !== m)) expect(m.start < other.end && other.start < m.end, `${m.id} overlaps ${other.id}`).toBe(false);
+    // While a measuring stage times (inside ctx.exclusive), no other stage makes a step.
+    const lines = traceLines(await readFile(tracePath, 'utf8'));
+    const holds = lines.filter(([, what]) => what === 'hold');
+    expect(holds).toHaveLength(3);
+    for (const [id, , from] of holds) {
+      const to = lines.find(([other, what]) => other === id && what === 'unhold')?.[2] as number;
+      const during = lines.filter(([other, , ms]) => other !== id && ms > from && ms < to);
+      expect(during, `${id} held the machine from ${from} to ${to}`).toEqual([]);
     }
     expect(Object.keys(states(run.stdout))).toEqual([
       'source',
@@ -98,11 +99,14 @@ describe('lenna show, stage, gc, dag', () => {
     await ws.edit('basic.yaml', (t) => t.replace('factor: 3', 'factor: 7'));
     await ws.lenna(['run', 'basic.yaml']);
     const before = (await readdir(join(ws.store, 'objects'))).length;
-    const plan = JSON.parse((await ws.lenna(['gc', '--dry-run', '--json', 'basic.yaml'])).stdout);
-    // The old right and join outputs are referenced by no lock file any more.
+    // The old right and join outputs are referenced by no lock file any more, but by the record of the run that made them.
+    const kept = JSON.parse((await ws.lenna(['gc', '--dry-run', '--json', 'basic.yaml'])).stdout);
+    expect(kept.wouldRemove).toEqual([]);
+    const plan = JSON.parse((await ws.lenna(['gc', '--dry-run', '--json', '--forget-runs', '0', 'basic.yaml'])).stdout);
     expect(plan.wouldRemove).toHaveLength(2);
+    expect(Object.values(plan.why)).toEqual([expect.stringMatching(/^(double\.data of right|sum\.data of join), \d+ B: no lock file or run record references it$/), expect.any(String)]);
     expect((await readdir(join(ws.store, 'objects'))).length).toBe(before);
-    await ws.lenna(['gc', 'basic.yaml']);
+    await ws.lenna(['gc', '--forget-runs', '0', 'basic.yaml']);
     expect((await readdir(join(ws.store, 'objects'))).length).toBe(before - 2);
     expect((await ws.lenna(['verify'])).exitCode).toBe(0);
     expect(Object.values(states((await ws.lenna(['run', 'basic.yaml', '--json'])).stdout))).toEqual(['cached', 'cached', 'cached', 'cached']);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { byId, makeWorkspace, removeWorkspaces } from './helpers.js';
@@ -59,6 +59,30 @@ describe('lenna export / import / run --cached-only', () => {
     const printed = await ci.lenna(['report', 'report.yaml']);
     expect(printed.exitCode, printed.stderr).toBe(0);
     expect(printed.stdout).toContain(original[0].toString().split('\n')[0]);
+  });
+
+  it('a stage keyed by a CIFAR-10 folder\'s content is a cache hit after import, with the data at another path', async () => {
+    const cifarFiles = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin'];
+    const writeCifar = async (dir: string) => {
+      await mkdir(dir, { recursive: true });
+      for (const [i, name] of cifarFiles.entries()) await writeFile(join(dir, name), Buffer.alloc(100 + i, i));
+    };
+    const env = (ws: { dir: string }) => ({ env: { LENNA_DIGEST_CACHE: join(ws.dir, 'digests.json') } });
+    const origin = await makeWorkspace();
+    await writeCifar(join(origin.dir, 'cifar-10-batches-bin'));
+    expect((await origin.lenna(['run', 'cifar.yaml'], env(origin))).exitCode).toBe(0);
+    const tar = join(origin.dir, 'cifar.tar');
+    expect((await origin.lenna(['export', 'cifar.yaml', tar])).exitCode).toBe(0);
+
+    const elsewhere = await makeWorkspace();
+    await writeCifar(join(elsewhere.dir, 'datasets', 'cifar'));
+    expect((await elsewhere.lenna(['import', tar, '--locks', '.'])).exitCode).toBe(0);
+    const hit = await elsewhere.lenna(['run', 'cifar.yaml', '--cached-only', '--set', 'params.cifar=./datasets/cifar', '--json'], env(elsewhere));
+    expect(hit.exitCode, hit.stdout + hit.stderr).toBe(0);
+    expect(byId(hit.stdout).stats.state).toBe('cached');
+    // Other bytes in the folder: another key.
+    await writeFile(join(elsewhere.dir, 'datasets', 'cifar', 'test_batch.bin'), Buffer.alloc(105, 9));
+    expect((await elsewhere.lenna(['run', 'cifar.yaml', '--cached-only', '--set', 'params.cifar=./datasets/cifar'], env(elsewhere))).exitCode).toBe(3);
   });
 
   it('refuses to export a pipeline that never ran, naming the lock file', async () => {

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,7 +16,7 @@ export interface Workspace {
   dir: string;
   store: string;
   lenna(args: string[], opts?: { env?: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
-  spawn(args: string[]): ResultPromise;
+  spawn(args: string[], env?: Record<string, string>): ResultPromise;
   read(file: string): Promise<string>;
   edit(file: string, change: (text: string) => string): Promise<void>;
 }
@@ -23,7 +25,35 @@ const created: string[] = [];
 
 /** For afterAll: removes every workspace this test file made. */
 export async function removeWorkspaces(): Promise<void> {
+  // Committed artifacts are read-only: make the folders writable so the files can be unlinked.
+  for (const dir of created) execFileSync('chmod', ['-R', 'u+w', dir], { stdio: 'ignore' });
   await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+}
+
+/** Pids of live processes whose command line mentions `text` (e.g. a workspace's store: its stage processes). */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      const state = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]?.[0];
+      if (cmdline.includes(text) && state !== 'Z') pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Polls until `check` holds or `ms` pass; returns whether it held. */
+export async function eventually(check: () => boolean | Promise<boolean>, ms: number, everyMs = 50): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }
 
 export async function makeWorkspace(): Promise<Workspace> {
@@ -33,13 +63,14 @@ export async function makeWorkspace(): Promise<Workspace> {
   // Fixture stages import @lenna/core and zod: resolve them from the repository.
   await symlink(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
   const store = join(dir, 'store');
-  const env = { LENNA_STORE: store };
+  // Its own timing lock: tests of other checkouts on this machine do not wait on each other's timings.
+  const env = { LENNA_STORE: store, LENNA_TIMING_LOCK: join(dir, 'timing.lock') };
   const spawn = (args: string[], extra: Record<string, string> = {}): ResultPromise =>
     execa(process.execPath, [lennaBin, ...args], { cwd: dir, env: { ...env, ...extra }, reject: false });
   return {
     dir,
     store,
-    spawn: (args) => spawn(args),
+    spawn: (args, extra) => spawn(args, extra),
     async lenna(args, opts = {}) {
       const r = await spawn(args, opts.env);
       return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { instanceKeys } from '@lenna/core';
 import { loadPipeline } from '../src/pipeline/load.js';
+import { downstreamOf, selectInstances } from '../src/selection.js';
 import { parseOverride, parseScalar } from '../src/pipeline/overrides.js';
 import { fixturesDir } from './helpers.js';
 
@@ -247,6 +248,28 @@ stages:
   it('rejects a gather written without [*] and a plain need written with it', async () => {
     expect(await loadError(sweep.replace('join.data[*]', 'join.data'))).toMatch(/input runs of gather gathers every instance; write join\.data\[\*\]/);
     expect(await loadError(sweep.replace('a: scale.data', 'a: scale.data[*]'))).toMatch(/input a of sum takes one artifact/);
+  });
+
+  it('gathers several stages into one input, stage by stage in the listed order, and --only keeps all of them', async () => {
+    const two = sweep.replace('      runs: join.data[*]\n', '      runs:\n        - join.data[*]\n        - scale.data[*]\n');
+    const p = await loadPipeline(await pipelineFile(two));
+    const collect = p.instances.find((i) => i.id === 'collect');
+    const [joins, scales] = ['join', 'scale'].map((id) => p.instances.filter((i) => i.stage.id === id).map((i) => i.id));
+    expect(joins).toHaveLength(4);
+    expect((collect?.inputs.runs as { from: { id: string } }[]).map((r) => r.from.id)).toEqual([...joins, ...scales]);
+    expect(collect?.upstream.map((u) => u.id).sort()).toEqual([...joins, ...scales].sort());
+    expect(selectInstances(p, ['collect'])).toHaveLength(p.instances.length);
+    expect([...downstreamOf(p, 'scale')].sort()).toEqual(['collect', 'join', 'scale']);
+  });
+
+  it('refuses a list for an input that takes one artifact, a listed need without [*], and a need listed twice', async () => {
+    const listed = (entries: string[]) => sweep.replace('      runs: join.data[*]\n', `      runs:\n${entries.map((e) => `        - ${e}\n`).join('')}`);
+    expect(await loadError(sweep.replace('      a: scale.data\n', '      a: [scale.data, source.data]\n'))).toMatch(
+      /p\.yaml:\d+: stages\.join\.needs\.a: input a of sum takes one artifact, but the need lists scale\.data, source\.data; keep one\./,
+    );
+    expect(await loadError(listed(['join.data[*]', 'scale.data']))).toMatch(/input runs of gather gathers every instance; write scale\.data\[\*\]/);
+    expect(await loadError(listed(['join.data[*]', 'join.data[*]']))).toMatch(/the need lists join\.data\[\*\] twice/);
+    expect(await loadError(listed([]).replace('      runs:\n', '      runs: []\n'))).toMatch(/stages\.collect\.needs\.runs: list at least one/);
   });
 
   it('validates matrix values against the stage schema with the matrix line', async () => {

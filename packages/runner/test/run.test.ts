@@ -173,6 +173,26 @@ describe('lenna run', () => {
 });
 
 describe('the exclusive grant', () => {
+  it.skipIf(process.platform === 'win32')('a real measures: true stage (dataset-gen) times with nothing else running: the ticker beside it is paused in every timing window', async () => {
+    const ws = await makeWorkspace();
+    const ticks = join(ws.dir, 'ticks.txt');
+    await writeFile(ticks, '');
+    const run = await ws.lenna(['run', 'measures.yaml', '--jobs', '2', '--json'], { env: { LENNA_FIXTURE_TICKS: ticks, LENNA_TIMING_LOCK: join(ws.dir, 'timing.lock') } });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const logs = await readdir(join(ws.store, 'logs'));
+    const log = await readFile(join(ws.store, 'logs', logs.find((f) => f.startsWith('dataset-gen-')) as string), 'utf8');
+    const from = [...log.matchAll(/holds the machine from (\d+)/g)].map((m) => Number(m[1]));
+    const to = [...log.matchAll(/releases the machine at (\d+)/g)].map((m) => Number(m[1]));
+    // The op table, then each of the 3 rows.
+    expect(from.length).toBeGreaterThanOrEqual(4);
+    expect(to).toHaveLength(from.length);
+    const stamps = (await readFile(ticks, 'utf8')).trim().split('\n').map(Number);
+    // The ticker ran across the timings (before the first and after the last), so the check below means something.
+    expect(stamps[0]).toBeLessThan(from[0]);
+    expect(stamps[stamps.length - 1]).toBeGreaterThan(to[to.length - 1]);
+    from.forEach((start, i) => expect(stamps.filter((t) => t > start && t < to[i]), `ticks while dataset-gen held the machine from ${start} to ${to[i]}`).toEqual([]));
+  });
+
   it.skipIf(process.platform === 'win32')('pauses a stage running beside the holder, and it still finishes', async () => {
     const ws = await makeWorkspace();
     const ticks = join(ws.dir, 'ticks.txt');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +100,52 @@ describe('exclusive grant', () => {
     expect(events.splice(0).sort()).toEqual(['a resumed', 'c resumed']);
     untrackA();
     expect(events).toEqual([]);
+  });
+
+  it('takes the machine-wide timing lock with each grant: a second runner waits until the first releases', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenna-timing-'));
+    const saved = process.env.LENNA_TIMING_LOCK;
+    process.env.LENNA_TIMING_LOCK = join(dir, 'timing.lock');
+    try {
+      const [one, two] = [new ExclusiveLock({ machine: {} }), new ExclusiveLock({ machine: {} })];
+      await one.acquire('a');
+      expect(JSON.parse(await readFile(join(dir, 'timing.lock'), 'utf8'))).toMatchObject({ pid: process.pid });
+      let second = false;
+      const waiting = two.acquire('b').then(() => (second = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(second).toBe(false);
+      one.release('a');
+      await waiting;
+      expect(second).toBe(true);
+      two.release('b');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(existsSync(join(dir, 'timing.lock'))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.LENNA_TIMING_LOCK;
+      else process.env.LENNA_TIMING_LOCK = saved;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a grant whose machine lock wait times out, and serves the next waiter', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lenna-timing-'));
+    const saved = process.env.LENNA_TIMING_LOCK;
+    process.env.LENNA_TIMING_LOCK = join(dir, 'timing.lock');
+    try {
+      const holder = new ExclusiveLock({ machine: {} });
+      await holder.acquire('a');
+      const impatient = new ExclusiveLock({ machine: { timeoutMs: 200 } });
+      await expect(impatient.acquire('b')).rejects.toThrow(/gave up after 0 s waiting for the machine-wide timing lock/);
+      expect(impatient.held).toBe(false);
+      holder.release('a');
+      await impatient.acquire('c');
+      expect(impatient.held).toBe(true);
+      impatient.release('c');
+    } finally {
+      if (saved === undefined) delete process.env.LENNA_TIMING_LOCK;
+      else process.env.LENNA_TIMING_LOCK = saved;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('resumes everyone and pauses no one once stopped (interrupt, end of run)', async () => {

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { ArtifactStore, isArtifactId, readArrowFile, readSafetensorsFile, resolveStoreRoot, tableSchemaSummary, tableToRows, UserError } from '@lenna/core';
 import { intOption, parseCommandArgs, requirePositional } from '../args.js';
@@ -6,7 +6,7 @@ import { findLockEntries } from './locks.js';
 import { help } from './pipeline.js';
 import { jsonSafe, printJson } from './output.js';
 
-export const showHelp = `lenna show <artifact id | stage instance id | file.arrow | file.safetensors | file.json> [--json] [--limit N] [--pipeline p.yaml] [--path]
+export const showHelp = `lenna show <artifact id | stage instance id | file.arrow | file.safetensors | file.json> [--json] [--limit N] [--pipeline p.yaml] [--path] [--svg out.svg]
 
 Shows an artifact's manifest and files, a table's schema and first rows, a safetensors file's tensors
 and metadata, or a JSON file. A stage instance id is looked up in the pipeline's lock file (--pipeline,
@@ -15,7 +15,11 @@ or the only lock file under pipelines/ that has it).
 --path prints where the files are instead: an artifact's folder; for a stage instance one line
 "<output> <folder>" per output (--json: {"<output>": "<folder>"}); a file's absolute path.
 
+--svg out.svg draws a genotype instead: its normal and reduction cells as one SVG (a genotype artifact
+of darts-search or random-cell, the instance that made it, or a genotype.json file).
+
 Example: lenna show artifacts/objects/<id>/history.arrow --limit 5
+         lenna show 'darts-search@lambda=1' --pipeline pipelines/quickstart.yaml --svg cell.svg
          lenna show 'darts-search@lambda=0' --pipeline pipelines/quickstart.yaml --path`;
 
 type Shown = Record<string, unknown>;
@@ -26,9 +30,11 @@ export async function showCommand(argv: string[]): Promise<number> {
     limit: { type: 'string' },
     pipeline: { type: 'string' },
     path: { type: 'boolean' },
+    svg: { type: 'string' },
   });
   if (values.help) return help(showHelp);
   const target = requirePositional('show', positionals, 'what to show (an artifact id, a stage instance id or a file)');
+  if (values.svg !== undefined) return drawGenotype(target, values.svg as string, values.pipeline as string | undefined);
   if (values.path) return showPaths(target, Boolean(values.json), values.pipeline as string | undefined);
   const limit = intOption('show', 'limit', values.limit as string | undefined);
   const shown = await showTarget(target, { limit, json: Boolean(values.json), pipeline: values.pipeline as string | undefined });
@@ -74,6 +80,42 @@ async function showPaths(target: string, json: boolean, pipeline: string | undef
   if (json) printJson(paths);
   else if (typeof paths === 'string') process.stdout.write(`${paths}\n`);
   else for (const [name, dir] of Object.entries(paths)) process.stdout.write(`${name} ${dir}\n`);
+  return 0;
+}
+
+/** The genotype.json a target stands for: the file itself, a genotype artifact's, or an instance's `genotype` output's. */
+async function genotypeFile(target: string, pipeline: string | undefined): Promise<string> {
+  if (await isFile(target)) return resolve(target);
+  const store = new ArtifactStore(resolveStoreRoot());
+  let id = target;
+  if (!isArtifactId(target)) {
+    const entry = await findLockEntries(target, pipeline);
+    if (!entry.outputs.genotype) {
+      throw new UserError(`${target} has no 'genotype' output (its outputs: ${Object.keys(entry.outputs).join(', ')}); give a darts-search or random-cell instance, or a genotype.json.`);
+    }
+    id = entry.outputs.genotype;
+  }
+  const artifact = await store.open(id);
+  if (!artifact) throw new UserError(`artifact ${id} is not in the store ${store.root}; run the pipeline that makes it, or check the id.`);
+  const jsons = artifact.files.filter((f) => f.endsWith('.json'));
+  const file = jsons.includes('genotype.json') ? 'genotype.json' : jsons.length === 1 ? jsons[0] : undefined;
+  if (!file) throw new UserError(`artifact ${id} holds no genotype.json (its files: ${artifact.files.join(', ')}); give a genotype artifact.`);
+  return join(artifact.dir, file);
+}
+
+/** `--svg`: both cells of a genotype drawn by @lenna/cell-diagram, loaded only here (Graphviz is WebAssembly of some size). */
+async function drawGenotype(target: string, out: string, pipeline: string | undefined): Promise<number> {
+  if (!out) throw new UserError('lenna show --svg needs the file to write, e.g. --svg cell.svg.');
+  const file = await genotypeFile(target, pipeline);
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    throw new UserError(`${file}: not valid JSON; expected a DARTS genotype.`);
+  }
+  const { genotypeSvgFromJson } = await import('@lenna/cell-diagram');
+  await writeFile(resolve(out), await genotypeSvgFromJson(value, file, target));
+  process.stdout.write(`${out}: the normal and reduction cells of ${target}\n`);
   return 0;
 }
 

@@ -1,9 +1,10 @@
-import { cp, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ArtifactStore, hashDirectory, isArtifactId, resolveStoreRoot, UserError, type StageDefinition, type StageJob } from '@lenna/core';
-import { keyValues, parseCommandArgs, requirePositional } from '../args.js';
-import { cacheKeyOf } from '../cache-key.js';
+import { chmod, cp, mkdir, readdir, stat } from 'node:fs/promises';
+import { ArtifactStore, gcLockPath, hashDirectory, isArtifactId, resolveStoreRoot, RunLog, UserError, withFileLock, type StageDefinition, type StageJob } from '@lenna/core';
+import { keyValues, lockTimeoutOption, parseCommandArgs, requirePositional } from '../args.js';
+import { stageCacheKey } from '../cache-key.js';
 import { runStageChild } from '../child.js';
+import { collectRunFacts, stageRunFacts } from '../run-facts.js';
 import { ExclusiveLock } from '../exclusive.js';
 import { parseScalar } from '../pipeline/overrides.js';
 import { checkParamPath, setParamPath } from '../pipeline/param-path.js';
@@ -24,9 +25,11 @@ export async function stageCommand(argv: string[]): Promise<number> {
     in: { type: 'string', multiple: true },
     param: { type: 'string', multiple: true },
     out: { type: 'string' },
+    'lock-timeout': { type: 'string' },
     json: { type: 'boolean' },
   });
   if (values.help) return help(stageHelp);
+  const lockTimeoutS = lockTimeoutOption('stage', values['lock-timeout'] as string | undefined);
   const uses = requirePositional('stage', positionals, 'the stage package (e.g. darts-search) or a ./stage.js file');
   const ref = await resolveStageRef(uses, process.cwd(), `lenna stage ${uses}`);
   const def = ref.definition;
@@ -34,15 +37,16 @@ export async function stageCommand(argv: string[]): Promise<number> {
   const store = new ArtifactStore(resolveStoreRoot());
   const { job, ids } = await resolveInputs(def, keyValues('stage', 'in', values.in as string[] | undefined), store);
   const code = await ref.fingerprint();
-  const external = def.externalFingerprint ? await def.externalFingerprint(params) : undefined;
   const environment = def.measures && def.environment ? await def.environment(params) : undefined;
-  const cacheKey = cacheKeyOf({ stage: def.name, version: def.version, code, params, inputs: ids, external, env: environment });
+  const cacheKey = await stageCacheKey(def, params, ids, code, environment);
   const reporter = new PlainReporter((t) => process.stderr.write(t), 1000);
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   reporter.started(def.name);
+  const runLog = await RunLog.start(store.root, { kind: 'stage', command: `lenna stage ${argv.join(' ')}` });
+  await withFileLock(gcLockPath(store.root), { what: 'the store (lenna gc is running)', timeoutMs: lockTimeoutS * 1000 }, async () => undefined);
   const result = await runStageChild({
     store,
     specifier: ref.specifier,
@@ -54,13 +58,16 @@ export async function stageCommand(argv: string[]): Promise<number> {
     inputIds: ids,
     outputs: Object.fromEntries(Object.entries(def.outputs).map(([n, o]) => [n, { kind: o.kind }])),
     environment,
-    exclusive: new ExclusiveLock(),
+    run: await stageRunFacts(await collectRunFacts(undefined)),
+    exclusive: new ExclusiveLock({ machine: { timeoutMs: lockTimeoutS * 1000, signal: controller.signal, onWait: (m) => process.stderr.write(`lenna: ${m}\n`) } }),
     signal: controller.signal,
     onMessage: (m) => (m.type === 'progress' ? reporter.progress(def.name, m.event) : m.type === 'log' ? reporter.log(def.name, m.message) : undefined),
   }).finally(() => {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   });
+  if (result.ok) await runLog.add(def.name, { stage: def.name, key: cacheKey, inputs: ids, outputs: result.outputs });
+  await runLog.finish();
   if (!result.ok) {
     reporter.failed(def.name, result.error ?? 'failed', result.logPath);
     if (result.interrupted) return 130;
@@ -129,9 +136,20 @@ async function resolveOne(name: string, value: string, store: ArtifactStore, sta
   return { id: await hashDirectory(dir, { exclude: ['manifest.json'] }), dir };
 }
 
+/** Copies of the outputs the user may edit: the store's files are read-only, the copies are not. */
 async function copyOutputs(store: ArtifactStore, outputs: Record<string, string>, out: string): Promise<void> {
   for (const [name, id] of Object.entries(outputs)) {
     await mkdir(join(out, name), { recursive: true });
-    await cp(store.objectDir(id), join(out, name), { recursive: true });
+    await cp(store.objectDir(id), join(out, name), { recursive: true, force: true });
+    await makeWritable(join(out, name));
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await makeWritable(path);
+    else await chmod(path, 0o644);
   }
 }

@@ -54,7 +54,7 @@ interface Combination {
 
 /** Every consistent choice of one instance per (non-gather) upstream stage. */
 function upstreamCombinations(stage: PipelineStage, byStage: Map<string, Instance[]>): Combination[] {
-  const upstreamStages = [...new Set(Object.values(stage.needs).filter((n) => !n.gather).map((n) => n.stage))];
+  const upstreamStages = [...new Set(Object.values(stage.needs).flat().filter((n) => !n.gather).map((n) => n.stage))];
   let combos: Combination[] = [{ bindings: [], picks: new Map() }];
   for (const up of upstreamStages) {
     const next: Combination[] = [];
@@ -95,12 +95,16 @@ function makeInstance(stage: PipelineStage, bindings: Binding[], picks: Map<stri
   const params = validateParams(stage, raw);
   const inputs: Instance['inputs'] = {};
   const upstream = new Set<Instance>();
-  for (const [input, need] of Object.entries(stage.needs)) {
-    if (need.gather) {
-      const gathered = (byStage.get(need.stage) ?? []).filter((u) => mergeBindings(bindings, u.bindings));
-      inputs[input] = gathered.map((u) => ({ from: u, output: need.output }));
-      gathered.forEach((u) => upstream.add(u));
+  for (const [input, refs] of Object.entries(stage.needs)) {
+    if (refs[0].gather) {
+      // Every agreeing instance of each listed stage, stage by stage in the file's order.
+      inputs[input] = refs.flatMap((need) => {
+        const gathered = (byStage.get(need.stage) ?? []).filter((u) => mergeBindings(bindings, u.bindings));
+        gathered.forEach((u) => upstream.add(u));
+        return gathered.map((u) => ({ from: u, output: need.output }));
+      });
     } else {
+      const need = refs[0];
       const pick = picks.get(need.stage) as Instance;
       inputs[input] = { from: pick, output: need.output };
       upstream.add(pick);

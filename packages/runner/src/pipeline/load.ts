@@ -1,7 +1,7 @@
 import { dirname, relative, resolve } from 'node:path';
 import { UserError, type StageDefinition } from '@lenna/core';
 import { readYamlSource, type YamlSource } from './yaml-source.js';
-import { needPattern, pipelineFileSchema, type PipelineFile } from './schema.js';
+import { needPattern, pipelineFileSchema, type PipelineFile, type Resources } from './schema.js';
 import { substituteParams } from './substitute.js';
 import type { Override } from './overrides.js';
 import { resolveStageRef, type StageRef } from '../stage-ref.js';
@@ -20,10 +20,15 @@ export interface NeedRef {
 export interface PipelineStage {
   id: string;
   ref: StageRef;
-  needs: Record<string, NeedRef>;
+  /** Per input, what feeds it: one need, or (a gathering input) several, gathered in the file's order. */
+  needs: Record<string, NeedRef[]>;
   /** Params written in the file, shared params substituted, overrides applied (not yet validated). */
   params: Record<string, unknown>;
   matrix: Record<string, unknown[]>;
+  /** The stage's `timeout:` in seconds, if the pipeline gives one. */
+  timeoutS?: number;
+  /** The stage's `resources:` (cluster executors turn them into a job's request). */
+  resources?: Resources;
   /** Params set on the command line: dotted param path -> the `--set` text, for error messages. */
   setBy: Map<string, string>;
   /** Where a param (a dotted path: `dataset.limit`) came from, for error messages. */
@@ -64,10 +69,15 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
   return {
     name: parsed.name,
     file: absolute,
-    lockFile: absolute.replace(/\.ya?ml$/, '') + '.lock.json',
+    lockFile: lockFileOf(absolute),
     stages: ordered,
     instances: expandInstances(ordered),
   };
+}
+
+/** `pipelines/x.yaml` -> `pipelines/x.lock.json` (absolute). */
+export function lockFileOf(pipelineFile: string, cwd = process.cwd()): string {
+  return resolve(cwd, pipelineFile).replace(/\.ya?ml$/, '') + '.lock.json';
 }
 
 function validateFile(source: YamlSource): PipelineFile {
@@ -83,7 +93,8 @@ function validateFile(source: YamlSource): PipelineFile {
 }
 
 function allowedKeys(path: readonly (string | number)[]): string {
-  return path.length === 0 ? 'name, params, stages' : 'uses, needs, params, matrix';
+  if (path.length === 0) return 'name, params, stages';
+  return path.at(-1) === 'resources' ? 'gpus, cpus, mem, time' : 'uses, needs, params, matrix, timeout, resources';
 }
 
 function applySharedOverrides(shared: Record<string, unknown>, overrides: Override[]): Record<string, unknown> {
@@ -105,10 +116,12 @@ async function buildStage(
   const ref = await resolveStageRef(entry.uses, baseDir, source.where(['stages', id, 'uses']));
   const params = substituteParams(entry.params ?? {}, shared, source.where(['stages', id, 'params'])) as Record<string, unknown>;
   const matrix = { ...(entry.matrix ?? {}) } as Record<string, unknown[]>;
-  const needs: Record<string, NeedRef> = {};
-  for (const [input, text] of Object.entries(entry.needs ?? {})) {
-    const [, stage, output, star] = needPattern.exec(text) as RegExpExecArray;
-    needs[input] = { stage, output, gather: Boolean(star) };
+  const needs: Record<string, NeedRef[]> = {};
+  for (const [input, texts] of Object.entries(entry.needs ?? {})) {
+    needs[input] = (Array.isArray(texts) ? texts : [texts]).map((text) => {
+      const [, stage, output, star] = needPattern.exec(text) as RegExpExecArray;
+      return { stage, output, gather: Boolean(star) };
+    });
   }
   const setBy = new Map<string, string>();
   const stage: PipelineStage = {
@@ -117,6 +130,8 @@ async function buildStage(
     needs,
     params,
     matrix,
+    timeoutS: entry.timeout,
+    resources: entry.resources,
     setBy,
     paramWhere: (param) => {
       // A --set of this path, of an object above it, or of a key inside it.
@@ -172,33 +187,48 @@ function checkNeeds(stages: PipelineStage[], source: YamlSource): void {
   const byId = new Map(stages.map((s) => [s.id, s]));
   for (const stage of stages) {
     const def = stage.ref.definition;
-    for (const [input, need] of Object.entries(stage.needs)) {
+    for (const [input, refs] of Object.entries(stage.needs)) {
       const where = source.where(['stages', stage.id, 'needs', input]);
       const spec = def.inputs[input];
       if (!spec) {
         throw new UserError(`${where}: ${def.name} has no input "${input}"; its inputs: ${Object.keys(def.inputs).join(', ') || 'none'}.`);
       }
-      const upstream = byId.get(need.stage);
-      if (!upstream) {
-        throw new UserError(`${where}: needs stage "${need.stage}", which the pipeline does not define; stages: ${[...byId.keys()].join(', ')}.`);
-      }
-      const out = upstream.ref.definition.outputs[need.output];
-      if (!out) {
-        const outs = Object.keys(upstream.ref.definition.outputs).join(', ');
-        throw new UserError(`${where}: stage ${need.stage} has no output "${need.output}"; its outputs: ${outs}.`);
-      }
-      if (spec.kind !== 'files' && out.kind !== spec.kind) {
-        throw new UserError(`${where}: input ${input} takes a ${spec.kind} output but ${need.stage}.${need.output} is ${out.kind}; connect a ${spec.kind} output.`);
-      }
-      if (Boolean(spec.many) !== need.gather) {
-        const hint = spec.many ? `${need.stage}.${need.output}[*]` : `${need.stage}.${need.output}`;
-        throw new UserError(`${where}: input ${input} of ${def.name} ${spec.many ? 'gathers every instance' : 'takes one artifact'}; write ${hint}.`);
-      }
+      checkNeedList(refs, Boolean(spec.many), where, `${input} of ${def.name}`);
+      for (const need of refs) checkNeed(need, spec, byId, where, input, def.name);
     }
     for (const [input, spec] of Object.entries(def.inputs)) {
       if (!spec.optional && !(input in stage.needs)) {
         throw new UserError(`${source.where(['stages', stage.id])}: ${def.name} requires input "${input}" (${spec.description}); add needs: { ${input}: <stage>.<output> }.`);
       }
     }
+  }
+}
+
+/** Several needs feed one input only when it gathers, and each of them once. */
+function checkNeedList(refs: NeedRef[], many: boolean, where: string, what: string): void {
+  const texts = refs.map((n) => `${n.stage}.${n.output}${n.gather ? '[*]' : ''}`);
+  if (refs.length > 1 && !many) {
+    throw new UserError(`${where}: input ${what} takes one artifact, but the need lists ${texts.join(', ')}; keep one.`);
+  }
+  const twice = texts.find((t, i) => texts.indexOf(t) !== i);
+  if (twice) throw new UserError(`${where}: the need lists ${twice} twice; list each gathered output once.`);
+}
+
+function checkNeed(need: NeedRef, spec: StageDefinition['inputs'][string], byId: Map<string, PipelineStage>, where: string, input: string, name: string): void {
+  const upstream = byId.get(need.stage);
+  if (!upstream) {
+    throw new UserError(`${where}: needs stage "${need.stage}", which the pipeline does not define; stages: ${[...byId.keys()].join(', ')}.`);
+  }
+  const out = upstream.ref.definition.outputs[need.output];
+  if (!out) {
+    const outs = Object.keys(upstream.ref.definition.outputs).join(', ');
+    throw new UserError(`${where}: stage ${need.stage} has no output "${need.output}"; its outputs: ${outs}.`);
+  }
+  if (spec.kind !== 'files' && out.kind !== spec.kind) {
+    throw new UserError(`${where}: input ${input} takes a ${spec.kind} output but ${need.stage}.${need.output} is ${out.kind}; connect a ${spec.kind} output.`);
+  }
+  if (Boolean(spec.many) !== need.gather) {
+    const hint = spec.many ? `${need.stage}.${need.output}[*]` : `${need.stage}.${need.output}`;
+    throw new UserError(`${where}: input ${input} of ${name} ${spec.many ? 'gathers every instance' : 'takes one artifact'}; write ${hint}.`);
   }
 }

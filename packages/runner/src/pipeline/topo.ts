@@ -3,12 +3,12 @@ import type { YamlSource } from './yaml-source.js';
 
 interface Node {
   id: string;
-  needs: Record<string, { stage: string }>;
+  needs: Record<string, { stage: string }[]>;
 }
 
 /** Kahn's algorithm, keeping the file's order among ready stages; a cycle is a user error naming it. */
 export function topologicalOrder<T extends Node>(stages: T[], source: YamlSource): T[] {
-  const remaining = new Map(stages.map((s) => [s.id, new Set(Object.values(s.needs).map((n) => n.stage))]));
+  const remaining = new Map(stages.map((s) => [s.id, new Set(Object.values(s.needs).flat().map((n) => n.stage))]));
   const order: T[] = [];
   while (order.length < stages.length) {
     const ready = stages.find((s) => remaining.has(s.id) && [...(remaining.get(s.id) ?? [])].every((d) => !remaining.has(d)));
@@ -29,6 +29,6 @@ function cycleError<T extends Node>(stages: T[], remaining: Map<string, Set<stri
   }
   const cycle = [...path.slice(path.indexOf(current)), current];
   const first = stages.find((s) => s.id === cycle[0]) as T;
-  const input = Object.keys(first.needs).find((k) => first.needs[k].stage === cycle[1]) ?? '';
+  const input = Object.keys(first.needs).find((k) => first.needs[k].some((n) => n.stage === cycle[1])) ?? '';
   return new UserError(`${source.where(['stages', first.id, 'needs', input])}: the needs form a cycle (${cycle.join(' -> ')}); remove one of these needs.`);
 }
