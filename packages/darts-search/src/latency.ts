@@ -40,17 +40,17 @@ export function createLatencyTerm(
   searchOps: readonly string[],
   nodes: number,
   batch: number,
-  options: { allowExtrapolation: boolean; kind: CellKind } = { allowExtrapolation: false, kind: 'search' },
+  { allowExtrapolation = false, kind = 'search' }: { allowExtrapolation?: boolean; kind?: CellKind } = {},
 ): LatencyTerm {
   const order = modelColumnOrder(model.ops, model.edges, searchOps, nodes);
   const identity = order.every((j, i) => j === i);
   const toModel = (probs: tf.Tensor2D): tf.Tensor2D => (identity ? probs : tf.gather(probs, order, 1));
-  const queries: BatchedCellShape[] = shapes.map((s) => ({ ...s, batch, kind: options.kind }));
+  const queries: BatchedCellShape[] = shapes.map((s) => ({ ...s, batch, kind }));
   requireTrainedShapes(model, queries, {
-    allowExtrapolation: options.allowExtrapolation,
+    allowExtrapolation,
     asker: 'darts-search',
     fix:
-      options.kind === 'eval'
+      kind === 'eval'
         ? "measure it with dataset-gen (set its eval network to this search's latencyNetwork C and layers, input size and batch)"
         : "measure it with dataset-gen (set its search network to this search's C, layers, input size and batch)",
   });

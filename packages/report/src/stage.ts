@@ -47,10 +47,7 @@ export const stage = defineStage({
   // 'files' accepts whatever kind the upstream output declares; the files themselves are checked on reading.
   inputs: {
     runs: { kind: 'files', many: true, description: "retrain-eval's metrics[*]: metrics.json of every run" },
-    randomRuns: { kind: 'files', many: true, optional: true, description: "a second retrain-eval's metrics[*] (the random cells'): read like runs" },
-    targetRuns: { kind: 'files', many: true, optional: true, description: "a third retrain-eval's metrics[*] (target searches'): read like runs" },
     searches: { kind: 'files', many: true, optional: true, description: "darts-search's summary[*]: summary.json (lambda, seed, search_seconds, genotype_text, target_ms)" },
-    targetSearches: { kind: 'files', many: true, optional: true, description: "a second darts-search's summary[*] (target searches'): read like searches" },
     histories: { kind: 'files', many: true, optional: true, description: "darts-search's history[*]: history.arrow (epoch, expected_latency_ms)" },
     genotypes: { kind: 'files', many: true, optional: true, description: "darts-search's genotype[*]: genotype.json (DARTS Genotype JSON)" },
     predictorMetrics: { kind: 'files', optional: true, description: "predictor's metrics: metrics.json (one row per model)" },
@@ -68,13 +65,13 @@ export const stage = defineStage({
   },
   measures: false,
   async run(ctx) {
-    const runInputs = ['runs', 'randomRuns', 'targetRuns'].flatMap((name) => gathered(ctx, name));
+    const runInputs = gathered(ctx, 'runs');
     if (runInputs.length === 0) {
       throw new UserError("The report received no runs; give it every retrain-eval with needs: { runs: retrain-eval.metrics[*] }.");
     }
     const runs = await Promise.all(runInputs.map(loadRun));
     const searches = await loadSearches({
-      searches: [...gathered(ctx, 'searches'), ...gathered(ctx, 'targetSearches')],
+      searches: gathered(ctx, 'searches'),
       genotypes: gathered(ctx, 'genotypes'),
       histories: gathered(ctx, 'histories'),
     });

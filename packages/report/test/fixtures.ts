@@ -115,7 +115,7 @@ export interface SweepOptions {
   /** Leave retrain-eval's manifest inputs empty, so runs can only be matched by instance name. */
   noInputIds?: boolean;
   withPredictor?: boolean;
-  /** Retrain the RANDOM cells too (input randomRuns). */
+  /** Retrain the RANDOM cells too (a second retrain stage, gathered into runs after the searched cells). */
   withRandom?: boolean;
   /** A second seed of every λ (seed 2: accuracy 1 point lower, latency 0.2 ms higher). */
   withSeeds?: boolean;
@@ -159,14 +159,12 @@ export async function makeFakeSweep(options: SweepOptions = {}): Promise<FakeSwe
   // Gathers arrive in pipeline order, which need not match each other: shuffle one to prove matching does not rely on position.
   const inputs: Record<string, string | string[]> = { runs, searches: [...searches].reverse(), genotypes, histories: [histories[2], histories[0], ...histories.slice(3), histories[1]] };
   if (options.withRandom) {
-    const randomRuns: string[] = [];
     for (const [index, r] of RANDOM.entries()) {
       const genotype = await writeArtifact(root, `random-genotype-${index}`, { 'genotype.json': JSON.stringify(r.genotype) }, { stage: 'random-cell', output: 'genotype', instance: `random-cell@index=${index}`, cacheKey: fakeId(`key:random:${index}`), params: { seed: 0, index }, inputs: {} });
       const metrics = { val_acc: r.metrics.test_acc, params: 30000 + index, macs: 2e6, latency_error: null, kind: 'random', genotype: genotypeToText(r.genotype as Genotype), ...r.metrics };
       const run = await writeArtifact(root, `random-metrics-${index}`, { 'metrics.json': JSON.stringify(metrics) }, runMeta(`retrain-random@index=${index}`, { genotype: genotype.id }));
-      randomRuns.push(run.dir);
+      runs.push(run.dir);
     }
-    inputs.randomRuns = randomRuns;
   }
   if (options.latencyData) {
     const data = await writeArtifact(root, 'dataset', { 'dataset.arrow': historyTable([1]) }, { stage: 'dataset-gen', output: 'dataset', instance: 'dataset-gen', cacheKey: fakeId('key:dataset-gen'), params: {}, inputs: {}, environment: options.latencyData });
