@@ -150,14 +150,20 @@ async function wasmThreads(): Promise<number> {
  */
 export async function environmentFingerprint(): Promise<Record<string, unknown>> {
   const info = await initBackend({ quiet: true });
-  const cpus = os.cpus();
+  const { cpuModel, cpuCores, platform } = hostFingerprint();
   return {
     backend: info.name,
     tfjsVersion: info.tfjsVersion,
     threads: info.threads ?? null,
-    cpuModel: cpus[0]?.model.trim() ?? null,
-    cpuCores: cpus.length,
-    platform: `${process.platform}-${process.arch}`,
+    cpuModel,
+    cpuCores,
+    platform,
     gpu: info.name === 'tensorflow-gpu' ? ((await nvidiaGpus())?.map((g) => g.name).join(', ') ?? null) : null,
   };
+}
+
+/** The machine's part of a latency fingerprint: what runs the code, whichever runtime does. */
+export function hostFingerprint(): { cpuModel: string | null; cpuCores: number; platform: string } {
+  const cpus = os.cpus();
+  return { cpuModel: cpus[0]?.model.trim() ?? null, cpuCores: cpus.length, platform: `${process.platform}-${process.arch}` };
 }

@@ -1,10 +1,10 @@
-export { initBackend, environmentFingerprint, nativeBackendName, nativeUsesGpu, BACKEND_NAMES, BACKEND_PACKAGES } from './backend.js';
+export { initBackend, environmentFingerprint, hostFingerprint, nativeBackendName, nativeUsesGpu, BACKEND_NAMES, BACKEND_PACKAGES } from './backend.js';
 export { diagnoseBackend, adviseBackend, formatDiagnosis, findGpuLibraries, parseLdconfig, GPU_LIBRARIES, type BackendDiagnosis, type FoundLibrary } from './doctor.js';
 export { nvidiaGpus, type GpuDevice } from './nvidia.js';
 export type { BackendName, BackendInfo } from './backend.js';
 export { conv2d, depthwiseConv2d } from './conv.js';
 export { factorizedReduce } from './factorized-reduce.js';
-export { maxPool2d, avgPool2d, type PoolOptions } from './pool.js';
+export { maxPool2d, avgPool2d, inGraphForms, type PoolOptions } from './pool.js';
 export { batchNormTrain, batchNormTrainOps, batchNormEval, BN_EPS, type BatchStatsSink } from './batchnorm.js';
 export type { ConvOptions } from './conv.js';
 export { timeForward, summarise, clockFor } from './timing.js';

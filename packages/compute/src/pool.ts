@@ -21,6 +21,23 @@ export function avgPool2d(x: tf.Tensor4D, opts: PoolOptions): tf.Tensor4D {
   return pool(x, opts, 'avg');
 }
 
+let graphDepth = 0;
+
+/**
+ * Runs `fn` with pools written in the forms a TensorFlow graph can hold (SAME, VALID, or padded by hand;
+ * see `portable`) on every backend: tfjs's numeric pool padding has no GraphDef equivalent, so a network
+ * traced into a graph model (nn's web model) must not use it. Convolutions need no such care: a GraphDef
+ * Conv2D takes explicit padding and dilations.
+ */
+export function inGraphForms<T>(fn: () => T): T {
+  graphDepth++;
+  try {
+    return fn();
+  } finally {
+    graphDepth--;
+  }
+}
+
 function pool(x: tf.Tensor4D, opts: PoolOptions, kind: 'max' | 'avg'): tf.Tensor4D {
   registerLennaKernels();
   const { size, pad } = opts;
@@ -28,7 +45,7 @@ function pool(x: tf.Tensor4D, opts: PoolOptions, kind: 'max' | 'avg'): tf.Tensor
   const info = poolInfo(x, size, stride, pad);
   const plain = kind === 'max' ? tf.maxPool : tf.avgPool;
   // wasm and cpu pool with any padding (and their gradients are LENNA's kernels).
-  if (hasLennaKernels(tf.getBackend())) return plain(x, size, stride, pad);
+  if (hasLennaKernels(tf.getBackend()) && graphDepth === 0) return plain(x, size, stride, pad);
   return tf.tidy(() => portable(x, size, stride, info, kind));
 }
 

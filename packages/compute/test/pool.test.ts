@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { avgPool2d, maxPool2d, UserError } from '../src/index.js';
+import { avgPool2d, inGraphForms, maxPool2d, UserError } from '../src/index.js';
 import { BACKENDS, initBoth, registerPortableCpu } from './setup.js';
 import { geometry, pool, relativeError, values } from './reference.js';
 
@@ -63,6 +63,26 @@ test('portable forms: SAME where it reads the same pixels, a hand-padded input o
   expect(await kernelsOf('avg', 1)).not.toContain('PadV2');
   expect(await kernelsOf('max', 2)).toContain('PadV2');
   expect(await kernelsOf('avg', 2)).toContain('PadV2');
+  x.dispose();
+});
+
+test.each(BACKENDS)('on %s inside inGraphForms the pools take the portable forms (no numeric padding), with the same values', async (backend) => {
+  await tf.setBackend(backend);
+  const x = tf.tensor4d(values(2 * 8 * 8 * 3, 7), [2, 8, 8, 3]);
+  for (const op of [maxPool2d, avgPool2d]) {
+    for (const stride of [1, 2]) {
+      const opts = { size: 3, stride, pad: 1 };
+      const direct = op(x, opts);
+      const profile = await tf.profile(() => inGraphForms(() => op(x, opts)));
+      const inGraph = profile.result as tf.Tensor;
+      expect(relativeError(inGraph.dataSync(), direct.dataSync())).toBeLessThan(1e-6);
+      // Stride 2 pads by hand (SAME would pad the other side); stride 1 is SAME (nn's web-model test checks the attribute).
+      expect(profile.kernelNames.includes('PadV2')).toBe(stride === 2);
+      tf.dispose([direct, inGraph]);
+    }
+  }
+  // Outside the scope the kernels take numeric padding again.
+  expect((await tf.profile(() => maxPool2d(x, { size: 3, stride: 2, pad: 1 }))).kernelNames).not.toContain('PadV2');
   x.dispose();
 });
 

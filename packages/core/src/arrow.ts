@@ -29,6 +29,12 @@ export async function writeArrowFile(path: string, table: Table, meta: Record<st
   await fsyncPath(path);
 }
 
+/** The table with these entries added to (or replacing those in) its schema metadata. */
+export function withSchemaMetadata(table: Table, meta: Record<string, string>): Table {
+  const schema = new Schema(table.schema.fields, new Map([...table.schema.metadata, ...Object.entries(meta)]), table.schema.dictionaries);
+  return new Table(schema, table.batches.map((batch) => new RecordBatch(schema, batch.data)));
+}
+
 /** Read an Arrow IPC file (or stream); a file from a newer LENNA format is refused rather than misread. */
 export async function readArrowFile(path: string): Promise<Table> {
   let bytes: Uint8Array;

@@ -16,7 +16,7 @@ import { DatasetGenParamsSchema } from '../dist/params.js';
 import { referenceChoice } from '../dist/protocol.js';
 import { planRow, softmaxProbabilities } from '../dist/sampling.js';
 import { plannedShapes } from '../dist/shapes.js';
-import { createTfjsTimer } from '../dist/tfjs-timer.js';
+import { createTfjsTimer } from '@lenna/measure-target';
 
 const { values: args } = parseArgs({
   options: {

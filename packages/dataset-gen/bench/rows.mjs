@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@lenna/compute';
 import { generateDataset } from '../dist/generate.js';
-import { createTfjsTimer } from '../dist/tfjs-timer.js';
+import { createTfjsTimer } from '@lenna/measure-target';
 import { DatasetGenParamsSchema } from '../dist/params.js';
 import { plannedShapes } from '../dist/shapes.js';
 

@@ -14,7 +14,7 @@ import { checkExplicitShapes, checkOpSet } from './validate.js';
 export interface GenerateOptions {
   params: DatasetGenParams;
   scratchDir: string;
-  /** What times the cells and ops (the stage uses createTfjsTimer; tests a model of cost). */
+  /** What times the cells and ops (the stage: its target's timer, measure-target's; tests a model of cost). */
   timer: LatencyTimer;
   /** Runs `fn` holding the machine alone (the runner's measurement lock). */
   exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;

@@ -3,6 +3,5 @@ import { DARTS_OPS } from '@lenna/nn';
 /** The DARTS op catalogue in its fixed order, as @lenna/nn defines it. */
 export const DARTS_OP_NAMES = DARTS_OPS;
 
-/** The two input preprocessing ops, named as they appear in the op lookup table. */
-export const PREPROCESS_RELU_CONV_BN = 'preprocess_relu_conv_bn';
-export const PREPROCESS_FACTORIZED_REDUCE = 'preprocess_factorized_reduce';
+/** The two input preprocessing ops, named as they appear in the op lookup table (measure-target times them). */
+export { PREPROCESS_FACTORIZED_REDUCE, PREPROCESS_RELU_CONV_BN } from '@lenna/measure-target';

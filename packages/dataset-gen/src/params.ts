@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cellShapeSchema } from '@lenna/latency-model';
+import { checkTargetParams, TARGET_PARAMS } from '@lenna/measure-target';
 import { DARTS_OP_NAMES } from './ops.js';
 
 /**
@@ -80,15 +81,18 @@ export const DatasetGenParamsSchema = z
     reference: z.boolean().default(true),
     /** Visits to each reference cell whose `quantile` is its latency, before the rows. */
     referenceVisits: positiveInt.default(8),
-    /** `auto`: CPU time where one thread computes (wasm, cpu), wall time elsewhere (compute's clockFor). */
+    /** `auto`: CPU time where one thread computes (wasm, cpu), wall time elsewhere (compute's clockFor); in a browser, wall time (`cpu` is refused there). */
     clock: z.enum(['auto', 'wall', 'cpu']).default('auto'),
     seed: z.number().int().min(0).default(0),
     /** Timed runs per op of the op lookup table (after `warmup` runs). */
     lutRuns: positiveInt.default(10),
+    /** Where cells are timed: this process (`node`) or headless Chromium (`browser`, with `browser.backend`). */
+    ...TARGET_PARAMS,
   })
   .strict()
   .superRefine((p, ctx) => {
     if (p.minResets > p.maxResets) ctx.addIssue({ code: 'custom', path: ['minResets'], message: `is ${p.minResets}, above maxResets ${p.maxResets}; use at most maxResets` });
+    checkTargetParams(p, ctx);
   });
 
 export type DatasetGenParams = z.output<typeof DatasetGenParamsSchema>;

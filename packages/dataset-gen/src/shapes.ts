@@ -1,5 +1,6 @@
 import { cellEdges, cellShapes, shapeKey, type BatchedCellShape, type CellKind } from '@lenna/latency-model';
 import type { DatasetGenParams } from './params.js';
+import type { OpSite } from '@lenna/measure-target';
 import { PREPROCESS_FACTORIZED_REDUCE, PREPROCESS_RELU_CONV_BN } from './ops.js';
 
 /** Spatial size after a stride-2 op with 'same'-style padding (what DARTS's ops produce). */
@@ -7,17 +8,8 @@ export function halved(hw: number): number {
   return Math.ceil(hw / 2);
 }
 
-/** What one op on one edge sees: the key of the op lookup table. */
-export interface OpSite {
-  op: string;
-  stride: number;
-  cIn: number;
-  c: number;
-  hw: number;
-  batch: number;
-  /** Built as in a search cell (non-affine BN, BN after pools) or an eval cell (affine BN, bare pools). */
-  kind: CellKind;
-}
+/** What one op on one edge sees, the key of the op lookup table (op, stride, channels, input size, batch, kind): measure-target's op site. */
+export type { OpSite };
 
 /** Stride and input size of each edge of a cell of this shape (edges in nn's order). */
 export function edgeSites(shape: BatchedCellShape, nodes: number): { stride: number; hw: number }[] {

@@ -1,8 +1,7 @@
-import { defineStage } from '@lenna/core';
-import { environmentFingerprint, initBackend } from '@lenna/compute';
+import { defineStage, withSchemaMetadata } from '@lenna/core';
+import { describeTarget, openTarget, targetEnvironment, targetMetadata } from '@lenna/measure-target';
 import { generateDataset, type GeneratedDataset } from './generate.js';
 import { DatasetGenParamsSchema } from './params.js';
-import { createTfjsTimer } from './tfjs-timer.js';
 
 export const DATASET_FILE = 'dataset.arrow';
 export const OP_LUT_FILE = 'op-lut.arrow';
@@ -10,7 +9,7 @@ export const OP_LUT_FILE = 'op-lut.arrow';
 export const stage = defineStage({
   name: 'dataset-gen',
   version: 3,
-  description: 'Measures the expected latency of sampled DARTS cells (search and eval cells) on this backend, with its standard error, and an op lookup table.',
+  description: 'Measures the expected latency of sampled DARTS cells (search and eval cells) on this backend or in a browser, with its standard error, and an op lookup table.',
   params: DatasetGenParamsSchema,
   inputs: {},
   outputs: {
@@ -18,30 +17,30 @@ export const stage = defineStage({
     'op-lut': { kind: 'arrow', description: 'each op alone at every site the cells use: median and quantiles in ms' },
   },
   measures: true,
-  environment: () => environmentFingerprint(),
+  environment: (p) => targetEnvironment(p),
   async run(ctx) {
-    const backend = await initBackend({ quiet: true });
-    const timer = await createTfjsTimer({ clock: ctx.params.clock });
-    ctx.log(`dataset-gen: backend ${backend.name} (tfjs ${backend.tfjsVersion}), ${timer.clock} clock`);
+    // The target's timer (this process's tfjs, or LENNA's page in headless Chromium) is dataset-gen's LatencyTimer.
+    const target = await openTarget(ctx.params, ctx.log);
     try {
+      ctx.log(`dataset-gen: measuring on ${describeTarget(target.label)}`);
       const result = await generateDataset({
         params: ctx.params,
         scratchDir: ctx.scratchDir,
-        timer,
+        timer: target.timer,
         exclusive: (fn) => ctx.exclusive(fn),
         progress: (event) => ctx.progress(event),
         log: (message) => ctx.log(message),
         signal: ctx.signal,
       });
-      await ctx.writeTable('dataset', DATASET_FILE, result.dataset);
-      await ctx.writeTable('op-lut', OP_LUT_FILE, result.opLut);
+      const measuredOn = targetMetadata(target.label);
+      await ctx.writeTable('dataset', DATASET_FILE, withSchemaMetadata(result.dataset, measuredOn));
+      await ctx.writeTable('op-lut', OP_LUT_FILE, withSchemaMetadata(result.opLut, measuredOn));
       ctx.log(summarise(result));
     } finally {
-      await timer.close?.();
+      await target.close();
     }
   },
 });
-
 /** One line for the log: size of the data set, the labels' standard error, how far the additive estimate is from the measurement. */
 export function summarise(result: GeneratedDataset): string {
   const rows = result.rows;

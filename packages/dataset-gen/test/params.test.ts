@@ -28,4 +28,17 @@ describe('params', () => {
     expect(DatasetGenParamsSchema.safeParse({ ops: ['conv_7x7'] }).success).toBe(false);
     expect(DatasetGenParamsSchema.safeParse({ oneHotFraction: 1.5 }).success).toBe(false);
   });
+
+  test('target: node by default; browser names its backend, and a browser block without target browser is an error', () => {
+    expect(DatasetGenParamsSchema.parse({})).toMatchObject({ target: 'node' });
+    expect(DatasetGenParamsSchema.parse({}).browser).toBeUndefined();
+    expect(DatasetGenParamsSchema.parse({ target: 'browser', browser: {} })).toMatchObject({ target: 'browser', browser: { backend: 'wasm' } });
+    const wrong = DatasetGenParamsSchema.safeParse({ browser: { backend: 'webgl' } });
+    expect(wrong.error?.issues.map((i) => i.path.join('.'))).toEqual(['browser']);
+    // A page has no CPU-time clock: cpu is refused in the browser, auto and wall are wall time there.
+    const cpu = DatasetGenParamsSchema.safeParse({ target: 'browser', clock: 'cpu' });
+    expect(cpu.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['clock: is cpu, but a browser page has no CPU-time clock; use wall or auto (wall time in the browser), or target: node']);
+    expect(DatasetGenParamsSchema.safeParse({ target: 'browser', clock: 'wall' }).success).toBe(true);
+    expect(DatasetGenParamsSchema.safeParse({ target: 'node', clock: 'cpu' }).success).toBe(true);
+  });
 });

@@ -8,8 +8,7 @@ import type { Table } from 'apache-arrow';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { generateDataset } from '../src/generate.js';
 import { lutSites } from '../src/lut.js';
-import { createSiteRunnable } from '../src/single-op.js';
-import { createTfjsTimer } from '../src/tfjs-timer.js';
+import { createTfjsTimer, opSubject } from '@lenna/measure-target';
 import { DatasetGenParamsSchema } from '../src/params.js';
 import { measureRow } from '../src/protocol.js';
 import { DATASET_FILE, OP_LUT_FILE, stage } from '../src/stage.js';
@@ -59,6 +58,12 @@ describe('dataset-gen on tfjs', () => {
     const opLut = await readArrowFile(join(stagingDir, 'op-lut', OP_LUT_FILE));
     expect(dataset.numRows).toBe(6);
     expect(JSON.parse(dataset.schema.metadata.get('lenna.ops')!)).toHaveLength(8);
+    for (const table of [dataset, opLut]) {
+      expect(table.schema.metadata.get('lenna.target')).toBe('node');
+      expect(table.schema.metadata.get('lenna.backend')).toBe(tf.getBackend());
+      expect(table.schema.metadata.has('lenna.browser')).toBe(false);
+      expect(['wall', 'cpu']).toContain(table.schema.metadata.get('lenna.clock'));
+    }
     const rows = dataset.toArray().map((r) => r.toJSON());
     for (const row of rows) {
       expect(row.latency_ms).toBeGreaterThan(0);
@@ -110,7 +115,7 @@ describe('dataset-gen on tfjs', () => {
     const sites = lutSites([tinyReduction, afterReduction, { ...tinyReduction, kind: 'search' }], 4, DatasetGenParamsSchema.parse({}).ops);
     expect(sites.length).toBeGreaterThan(20);
     for (const site of sites.filter((s) => s.op !== 'none')) {
-      const op = createSiteRunnable(site, 1);
+      const op = opSubject(site, 1);
       const y = tf.tidy(() => op.run());
       const out = Math.ceil(site.hw / site.stride);
       expect(y.shape, `${site.op} stride ${site.stride}`).toEqual([site.batch, out, out, site.c]);

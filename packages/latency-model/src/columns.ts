@@ -1,6 +1,6 @@
-import { Bool, Field, Float32, Float64, Int32, Schema, Table, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
+import { Bool, Float32, Float64, Int32, Table, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import { z } from 'zod';
-import { requireColumns, UserError, type ColumnKind } from '@lenna/core';
+import { requireColumns, UserError, withSchemaMetadata, type ColumnKind } from '@lenna/core';
 import { DARTS_OPS } from '@lenna/nn';
 import { CELL_KINDS, type BatchedCellShape, type CellKind, type CellRow, type CellShape } from './cell.js';
 
@@ -222,7 +222,7 @@ export function datasetTable(rows: readonly DatasetTableRow[], ops: readonly str
   }
   const meta: Record<string, string> = { [OPS_METADATA_KEY]: JSON.stringify(ops) };
   if (additive) meta[ADDITIVE_METADATA_KEY] = JSON.stringify(additive);
-  return withMetadata(new Table(columns), meta);
+  return withSchemaMetadata(new Table(columns), meta);
 }
 
 /** The additive coefficients a data set's metadata holds (dataset-gen writes them), or undefined. */
@@ -237,12 +237,6 @@ export function readAdditiveTable(table: Table, where: string): AdditiveTable | 
     throw new UserError(`${where}: schema metadata ${ADDITIVE_METADATA_KEY} is not JSON (${(error as Error).message}); re-run dataset-gen.`);
   }
   return parseAdditiveTable(value, edges * ops.length, `${where} (${ADDITIVE_METADATA_KEY})`);
-}
-
-function withMetadata(table: Table, meta: Record<string, string>): Table {
-  const merged = new Map(table.schema.metadata);
-  for (const [k, v] of Object.entries(meta)) merged.set(k, v);
-  return new Table(new Schema(table.schema.fields as Field[], merged), table.batches);
 }
 
 /** The columns a data set must have for its rows to be read. */

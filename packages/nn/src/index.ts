@@ -39,3 +39,13 @@ export { unrolledArchGrads, type UnrolledProblem } from './second-order.js';
 export { saveCheckpoint, loadCheckpoint, CHECKPOINT_FILE, type CheckpointId, type CheckpointState, type TrainingParts } from './checkpoint.js';
 export { createParamStore, ParamBuilder, disposeStore, type ParamStore } from './params.js';
 export { UserError } from './errors.js';
+export {
+  exportWebModel,
+  webModelArtifacts,
+  WEB_MODEL_JSON,
+  WEB_MODEL_WEIGHTS,
+  WEB_MODEL_INPUT,
+  WEB_MODEL_OUTPUT,
+  type WebModel,
+  type WebModelJson,
+} from './web-model.js';

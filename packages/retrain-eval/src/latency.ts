@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import { createRng } from '@lenna/core';
-import { timeForward, type TimingOptions } from '@lenna/compute';
-import { sampledCells, type EvalNetwork, type Genotype, type OpName } from '@lenna/nn';
+import { summarise } from '@lenna/compute';
+import type { EvalNetwork, Genotype } from '@lenna/nn';
+import type { LatencyTimer } from '@lenna/measure-target';
 import { requireTrainedShapes, shapeKey, type BatchedCellShape, type CellShape, type LatencyModel } from '@lenna/latency-model';
 import { genotypeChoice, oneHotProbs, type CellType } from './one-hot.js';
 
@@ -27,44 +26,50 @@ export function predictCells(model: LatencyModel, g: Genotype, shapes: CellShape
   return modelQueries(shapes, batch).map((query) => model.predictMs(query, probs[cellType(query)]));
 }
 
+/** compute's timeForward protocol: `runs` timed forward passes after `warmup`, keeping their `quantile`. */
+export interface TimingProtocol {
+  warmup: number;
+  runs: number;
+  quantile: number;
+}
+
 /**
  * Measured latency of every cell of the network at its shape, built as the evaluation network builds
  * it (nn's sampledCells with kind eval, inference mode: the cells dataset-gen times for eval shapes)
- * with the genotype's ops on kept edges and `none` elsewhere. Cells of equal shape and type are timed once.
+ * with the genotype's ops on kept edges and `none` elsewhere, timed on the target's timer. Cells of
+ * equal shape and type are timed once.
  */
-export async function measureCells(g: Genotype, shapes: CellShape[], ops: readonly string[], batch: number, timing: TimingOptions, seed: number): Promise<number[]> {
+export async function measureCells(
+  timer: LatencyTimer,
+  g: Genotype,
+  shapes: CellShape[],
+  ops: readonly string[],
+  batch: number,
+  timing: TimingProtocol,
+  seed: number,
+): Promise<number[]> {
   const byShape = new Map<string, number>();
   const out: number[] = [];
-  for (const shape of shapes.map((s) => ({ ...s, batch }))) {
+  for (const shape of modelQueries(shapes, batch)) {
     const key = shapeKey(shape);
-    if (!byShape.has(key)) byShape.set(key, await timeCell(shape, genotypeChoice(g, cellType(shape), ops), ops, timing, seed));
+    if (!byShape.has(key)) {
+      const samples = await timer.timeCell({ shape, ops, choice: genotypeChoice(g, cellType(shape), ops), seed, runs: timing.runs, warmup: timing.warmup });
+      byShape.set(key, summarise(samples, timing.quantile).quantileMs);
+    }
     out.push(byShape.get(key)!);
   }
   return out;
 }
 
-async function timeCell(shape: CellShape, choice: number[], ops: readonly string[], timing: TimingOptions, seed: number): Promise<number> {
-  const cells = sampledCells(shape, ops as OpName[], seed, { training: false, kind: 'eval' });
-  const cell = cells.build(choice);
-  try {
-    return (await timeForward(cell.run, timing)).quantileMs;
-  } finally {
-    cell.dispose();
-    cells.dispose();
-  }
-}
-
-/** The whole network's inference forward pass (stem, cells, classifier) on a seeded random batch. */
-export async function measureNetwork(net: EvalNetwork, batch: number, timing: TimingOptions, seed: number): Promise<number> {
-  const { inputSize, inputChannels } = net.config;
-  const rng = createRng(seed);
-  const values = Float32Array.from({ length: batch * inputSize * inputSize * inputChannels }, () => rng.normal());
-  const x = tf.tensor4d(values, [batch, inputSize, inputSize, inputChannels]);
-  try {
-    return (await timeForward(() => net.forward(x, { training: false }).logits, timing)).quantileMs;
-  } finally {
-    x.dispose();
-  }
+/**
+ * The whole network's inference forward pass (stem, cells, classifier) on a seeded random batch, timed
+ * on the target's timer: the same network (genotype, sizes, seed), built where the timer runs.
+ */
+export async function measureNetwork(timer: LatencyTimer, net: EvalNetwork, batch: number, timing: TimingProtocol, seed: number): Promise<number> {
+  const { genotype, C, layers, numClasses, inputChannels, inputSize } = net.config;
+  const network = { genotype, C, layers, numClasses, inputChannels, inputSize };
+  const samples = await timer.timeNetwork({ network, batch, seed, runs: timing.runs, warmup: timing.warmup });
+  return summarise(samples, timing.quantile).quantileMs;
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { datasetSpecSchema } from '@lenna/data';
+import { checkTargetParams, TARGET_PARAMS } from '@lenna/measure-target';
 
 const positiveInt = z.number().int().positive();
 
@@ -10,7 +11,7 @@ const MeasureSchema = z
     runs: positiveInt.default(20),
     /** The statistic kept: this quantile of the timed runs (0 = the minimum, the statistic dataset-gen's labels rest on). */
     quantile: z.number().min(0).max(1).default(0),
-    /** `auto`: CPU time where one thread computes (wasm, cpu), wall time elsewhere: as dataset-gen times its cells. */
+    /** `auto`: CPU time where one thread computes (wasm, cpu), wall time elsewhere and in a browser: as dataset-gen times its cells. */
     clock: z.enum(['auto', 'wall', 'cpu']).default('auto'),
     /** Batch of every timed forward; absent: the batch the latency model was trained on (16 without a model). */
     batch: positiveInt.optional(),
@@ -47,8 +48,11 @@ export const RetrainEvalParamsSchema = z
     measure: MeasureSchema.default(MeasureSchema.parse({})),
     /** Ask the latency model about cell shapes it was not trained on (else that is an error naming the shape). */
     allowExtrapolation: z.boolean().default(false),
+    /** Where the latencies are timed: this process (`node`) or headless Chromium (`browser`, with `browser.backend`). */
+    ...TARGET_PARAMS,
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => checkTargetParams(p, ctx, ['measure', 'clock']));
 
 export type RetrainEvalParams = z.output<typeof RetrainEvalParamsSchema>;
 export type MeasureParams = RetrainEvalParams['measure'];

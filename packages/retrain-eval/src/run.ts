@@ -1,5 +1,6 @@
 import { canonicalJson, sha256Hex, UserError, type StageContext } from '@lenna/core';
-import { clockFor, initBackend } from '@lenna/compute';
+import { initBackend, type TimingClock } from '@lenna/compute';
+import { describeTarget, openTarget, type TargetLabel } from '@lenna/measure-target';
 import { countMacs, countParams, createEvalNetwork, DARTS_OPS, genotypeOpCounts, genotypeToText, saveState, type EvalNetwork, type Genotype } from '@lenna/nn';
 import { shapeColumnValues, type ShapeColumnValues } from '@lenna/latency-model';
 import { loadDataset, type AugmentOptions, type ImageSet } from '@lenna/data';
@@ -9,6 +10,7 @@ import { loadModelFor, resolveMeasureBatch, type LoadedModel } from './model-inp
 import { genotypeChoice } from './one-hot.js';
 import type { RetrainEvalParams } from './params.js';
 import { historyTable, metricsTable, type RetrainMetrics } from './tables.js';
+import { webModelMetadata, writeWebModel } from './web-model.js';
 import { evaluateAccuracy, trainEvalNetwork } from './train.js';
 
 export const METRICS_JSON = 'metrics.json';
@@ -24,12 +26,6 @@ export function augmentationFor(p: Pick<RetrainEvalParams, 'dataset' | 'cutout'>
   }
   const cutout = p.cutout ?? 16;
   return cutout > 0 ? { crop: 4, flip: true, cutout } : { crop: 4, flip: true };
-}
-
-
-/** The clock the latencies are timed on: measure.clock, `auto` resolved for this backend (compute's clockFor). */
-async function measureClock(measure: RetrainEvalParams['measure']): Promise<'wall' | 'cpu'> {
-  return measure.clock === 'auto' ? clockFor(await initBackend({ quiet: true })) : measure.clock;
 }
 
 function inputSizeOf(set: ImageSet, name: string): number {
@@ -75,12 +71,14 @@ async function retrain(ctx: StageContext<RetrainEvalParams>, genotype: Genotype,
     if (loaded) checkModelKnowsCells(loaded.model, net.shapes, batch, p.allowExtrapolation);
     const result = await trainAndMeasure(ctx, net, genotype, data, loaded, ops, batch, augment);
     await writeOutputs(ctx, net, genotype, result);
+    await writeWebModel(ctx, net, webModelMetadata(net, data.train, p.dataset));
   } finally {
     net.dispose();
   }
 }
 
-type TrainedResult = { metrics: RetrainMetrics; history: Awaited<ReturnType<typeof trainEvalNetwork>>; cells: CellReport[] };
+/** `clock`: what the latencies counted (measure.clock, `auto` resolved by the target). */
+type TrainedResult = { metrics: RetrainMetrics; history: Awaited<ReturnType<typeof trainEvalNetwork>>; cells: CellReport[]; clock: TimingClock };
 
 /** One cell of the network in metrics.json: its index, its shape under the data set's column names, its latencies. */
 type CellReport = { index: number } & ShapeColumnValues & { measured_ms: number; predicted_ms: number | null };
@@ -110,12 +108,20 @@ async function trainAndMeasure(
 
   const shapes = net.shapes;
   const predicted = loaded ? predictCells(loaded.model, genotype, shapes, batch) : null;
-  const timing = { warmup: p.measure.warmup, runs: p.measure.runs, quantile: p.measure.quantile, clock: await measureClock(p.measure) };
-  // Only the timing holds the machine alone; training above runs beside other stages.
-  const measured = await ctx.exclusive(async () => ({
-    networkMs: await measureNetwork(net, batch, timing, p.seed),
-    cellsMs: await measureCells(genotype, shapes, ops, batch, timing, p.seed),
-  }));
+  const timing = { warmup: p.measure.warmup, runs: p.measure.runs, quantile: p.measure.quantile };
+  // The target's clock: measure.clock, `auto` resolved for its backend (as dataset-gen times its cells).
+  const target = await openTarget({ ...p, clock: p.measure.clock }, ctx.log);
+  let measured: { networkMs: number; cellsMs: number[] };
+  try {
+    ctx.log(`retrain-eval: timing on ${describeTarget(target.label)}`);
+    // Only the timing holds the machine alone; training above runs beside other stages.
+    measured = await ctx.exclusive(async () => ({
+      networkMs: await measureNetwork(target.timer, net, batch, timing, p.seed),
+      cellsMs: await measureCells(target.timer, genotype, shapes, ops, batch, timing, p.seed),
+    }));
+  } finally {
+    await target.close();
+  }
   const latency = summariseLatency(shapes, measured.cellsMs, predicted, measured.networkMs);
   const metrics: RetrainMetrics = {
     test_acc: testAcc,
@@ -128,6 +134,7 @@ async function trainAndMeasure(
     genotype: genotypeToText(genotype),
     kind: genotypeKind(ctx.inputs.genotype),
     n_skip_normal: genotypeOpCounts(genotype).normal.skip,
+    ...measuredOn(target.label),
   };
   const cells = shapes.map((s, i): CellReport => ({
     index: s.index,
@@ -135,10 +142,10 @@ async function trainAndMeasure(
     measured_ms: measured.cellsMs[i],
     predicted_ms: predicted ? predicted[i] : null,
   }));
-  return { metrics, history, cells };
+  return { metrics, history, cells, clock: target.label.clock };
 }
 
-async function writeOutputs(ctx: StageContext<RetrainEvalParams>, net: EvalNetwork, genotype: Genotype, { metrics, history, cells }: TrainedResult): Promise<void> {
+async function writeOutputs(ctx: StageContext<RetrainEvalParams>, net: EvalNetwork, genotype: Genotype, { metrics, history, cells, clock }: TrainedResult): Promise<void> {
   const p = ctx.params;
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
   ctx.log(
@@ -148,13 +155,18 @@ async function writeOutputs(ctx: StageContext<RetrainEvalParams>, net: EvalNetwo
   await ctx.writeJson('metrics', METRICS_JSON, {
     ...metrics,
     latency_error_compares: 'predicted_latency_ms (sum of the latency model over every cell) vs measured_cells_latency_ms (sum of every cell timed alone)',
-    measure: { ...p.measure, clock: await measureClock(p.measure), batch: metrics.measure_batch },
+    measure: { ...p.measure, clock, batch: metrics.measure_batch },
     cells,
   });
   await ctx.writeTable('metrics', METRICS_ARROW, metricsTable(metrics));
   await ctx.writeTable('history', HISTORY_FILE, historyTable(history));
   const meta = { genotype: JSON.stringify(genotype), C: String(p.C), layers: String(p.layers), auxiliary: String(p.auxiliary), ...networkMeta(net) };
   await ctx.writeSafetensors('weights', WEIGHTS_FILE, saveState(net), meta);
+}
+
+/** Where the latencies were measured: the fields the report pairs runs of one genotype by. */
+function measuredOn(label: TargetLabel): Pick<RetrainMetrics, 'target' | 'backend' | 'browser' | 'renderer'> {
+  return { target: label.target, backend: label.backend, browser: label.browser, renderer: label.renderer };
 }
 
 function networkMeta(net: EvalNetwork): Record<string, string> {

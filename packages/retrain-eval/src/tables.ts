@@ -30,6 +30,14 @@ export interface RetrainMetrics extends LatencySummary {
   kind: GenotypeKind;
   /** skip_connect edges in the normal cell. */
   n_skip_normal: number;
+  /** Where every latency above was measured: `node` (this process) or `browser`. */
+  target: 'node' | 'browser';
+  /** The tfjs backend that ran them (Node's, or the page's wasm/webgl/webgpu). */
+  backend: string;
+  /** The browser as it names itself (e.g. `Chrome/156.0.8078.114`); null for node. */
+  browser: string | null;
+  /** WebGL's renderer or the WebGPU adapter; null for node and wasm (metrics.json only). */
+  renderer: string | null;
 }
 
 export const METRIC_COLUMNS: Record<string, RowColumnType> = {
@@ -48,6 +56,9 @@ export const METRIC_COLUMNS: Record<string, RowColumnType> = {
   genotype: 'utf8',
   kind: 'utf8',
   n_skip_normal: 'int',
+  target: 'utf8',
+  backend: 'utf8',
+  browser: 'utf8',
 };
 
 /** The one-row metrics.arrow: cell_latency_ms is flattened into two columns; missing values are null. */
@@ -68,6 +79,9 @@ export function metricsTable(m: RetrainMetrics): Table {
     genotype: m.genotype,
     kind: m.kind,
     n_skip_normal: m.n_skip_normal,
+    target: m.target,
+    backend: m.backend,
+    browser: m.browser,
   };
   return tableFromRows([row], METRIC_COLUMNS);
 }

@@ -20,7 +20,7 @@ import {
   type StageMessage,
 } from '@lenna/core';
 import { initBackend } from '@lenna/compute';
-import { cellShapes, DARTS_OPS, type Genotype } from '@lenna/nn';
+import { cellShapes, createEvalNetwork, DARTS_OPS, loadState, type Genotype } from '@lenna/nn';
 import { fitTransforms, initMlp, loadLatencyModel, modelArtifact, MODEL_JSON, MODEL_WEIGHTS, readAdditiveTable, readCellRows, shapeKey, syntheticDatasetTable } from '@lenna/latency-model';
 import { stage } from '../src/stage.js';
 
@@ -85,6 +85,22 @@ async function runRecorded(params: unknown, inputs: Record<string, string>, stag
   await stage.run(ctx as Parameters<typeof stage.run>[0]);
   await checkStageOutputs(stage, stagingDir);
   return recorded;
+}
+
+/** tf.loadGraphModel over the web-model folder's two files, through an in-memory IOHandler. */
+async function loadWebModel(dir: string): Promise<tf.GraphModel> {
+  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+  const [group] = json.weightsManifest;
+  const shard = await readFile(join(dir, group.paths[0]));
+  return tf.loadGraphModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: group.weights,
+      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.byteLength),
+      signature: json.signature,
+      userDefinedMetadata: json.userDefinedMetadata,
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -159,6 +175,32 @@ describe('retrain-eval stage', () => {
     requireColumns(history, { epoch: 'int', train_loss: 'float', train_acc: 'float', val_acc: 'float', lr: 'float', seconds: 'float' }, 'history.arrow');
     expect(history.numRows).toBe(1);
     expect(tableToRows(history)[0]).toMatchObject({ epoch: 0, lr: 0.025, val_acc: metrics.val_acc });
+
+    // Where the latencies were measured, in both metrics files.
+    expect(metrics).toMatchObject({ target: 'node', backend: tf.getBackend(), browser: null, renderer: null });
+    expect(['wall', 'cpu']).toContain(metrics.measure.clock);
+    expect(row).toMatchObject({ target: 'node', backend: tf.getBackend(), browser: null });
+
+    // The web model gives the trained network's inference logits (rebuilt from weights.safetensors).
+    const net = createEvalNetwork({ genotype, C: 4, layers: 3, numClasses: 4, inputChannels: 3, inputSize: 8, seed: 0 });
+    loadState(net, tensors);
+    const graph = await loadWebModel(join(staging, 'web-model'));
+    const x = tf.randomNormal([5, 8, 8, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const logits = net.forward(x, { training: false }).logits;
+    const got = graph.predict(x) as tf.Tensor;
+    expect(got.shape).toEqual([5, 4]);
+    const scale = Math.max(1, ...(await logits.abs().data()));
+    expect(Math.max(...(await got.sub(logits).abs().data()))).toBeLessThan(1e-5 * scale);
+    expect(graph.metadata).toMatchObject({
+      input: { name: 'images', layout: 'NHWC', size: 8, channels: 3 },
+      normalisation: { pixelScale: 255, mean: expect.any(Array), std: expect.any(Array) },
+      numClasses: 4,
+      dataset: 'synthetic',
+      resize: null,
+    });
+    tf.dispose([x, logits, got]);
+    graph.dispose();
+    net.dispose();
   });
 
   it('refuses, before training, a model that was not trained on the network’s cells, unless extrapolation is allowed', async () => {
