@@ -7,36 +7,9 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { ArtifactStore, hashFileDigests } from '@lenna/core';
+import { rawTar, rawTarHeader } from '../test/support/raw-tar.mjs';
 import { oneSentenceProblems } from './helpers.mjs';
 
-function header(path, size, type, linkname = '') {
-  const block = Buffer.alloc(512);
-  block.write(path, 0, 100, 'utf8');
-  block.write('0000644\0', 100, 'ascii');
-  block.write('0000000\0', 108, 'ascii');
-  block.write('0000000\0', 116, 'ascii');
-  block.write(size.toString(8).padStart(11, '0') + '\0', 124, 'ascii');
-  block.write('00000000000\0', 136, 'ascii');
-  block.write(type, 156, 'ascii');
-  block.write(linkname, 157, 100, 'utf8');
-  block.write('ustar\0', 257, 'ascii');
-  block.write('00', 263, 'ascii');
-  block.fill(' ', 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
-  return block;
-}
-
-function tarOf(entries) {
-  const parts = [];
-  for (const e of entries) {
-    const data = Buffer.from(e.data ?? '');
-    parts.push(header(e.name, data.length, e.type ?? '0', e.linkname), data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
 
 const sha = (text) => createHash('sha256').update(text).digest('hex');
 
@@ -51,7 +24,7 @@ function artifact(files) {
 /** A tar whose one entry declares `bytes` of zeros, gzipped: a few MB that would unpack to GiBs. */
 async function gzipBomb(file, id, bytes) {
   async function* body() {
-    yield header(`objects/${id}/zeros.bin`, bytes, '0');
+    yield rawTarHeader(`objects/${id}/zeros.bin`, bytes, '0');
     const zeros = Buffer.alloc(1 << 24);
     for (let left = bytes; left > 0; left -= zeros.length) yield left >= zeros.length ? zeros : zeros.subarray(0, left);
     yield Buffer.alloc(1024);
@@ -95,11 +68,11 @@ export async function archiveCases({ ws }) {
   };
   for (const [name, entries, entry] of crafted) {
     const file = join(ws.dir, `crafted-${cases.length}.tar`);
-    await writeFile(file, tarOf(entries));
+    await writeFile(file, rawTar(entries));
     await refused(name, file, entry);
   }
   const flood = join(ws.dir, 'flood.tar');
-  await writeFile(flood, tarOf(Array.from({ length: 60 }, () => ({ name: 'objects/', type: '5' }))));
+  await writeFile(flood, rawTar(Array.from({ length: 60 }, () => ({ name: 'objects/', type: '5' }))));
   await refused('a flood of entries past --max-entries', flood, undefined, ['--max-entries', '50']);
   const bomb = join(ws.dir, 'bomb.tar.gz');
   await gzipBomb(bomb, good.id, 4 * 1024 ** 3);
@@ -109,7 +82,7 @@ export async function archiveCases({ ws }) {
 
   // Any entry name is a plain name: constructor and __proto__ round-trip.
   const okFile = join(ws.dir, 'names.tar');
-  await writeFile(okFile, tarOf(good.entries));
+  await writeFile(okFile, rawTar(good.entries));
   const ok = await ws.lenna(['import', okFile]);
   const store = new ArtifactStore(ws.store);
   const verified = await store.verify(good.id);

@@ -1,13 +1,13 @@
 // Shared pieces of the fault suite: workspaces over the runner's fixture stages, the lenna CLI as a
 // process, and the checks every case ends with (no orphan process, no litter, a parseable lock file).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { tagLiveness } from '@lenna/core';
+import { processesMentioning } from '../test/support/processes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const runnerRoot = resolve(here, '..');
@@ -48,21 +48,6 @@ export async function removeWorkspaces() {
   }
 }
 
-/** Live processes whose command line mentions `text`. */
-export function processesMentioning(text) {
-  const pids = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      const state = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]?.[0];
-      if (cmdline.includes(text) && state !== 'Z') pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 /** Stage processes of the workspace (their job file is in its store) and this checkout's watchdogs. */
 export function leftoverProcesses(ws) {

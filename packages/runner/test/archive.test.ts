@@ -8,6 +8,7 @@ import { ArtifactStore, isUserError, sha256Hex, type Manifest } from '@lenna/cor
 import { exportArtifacts, lockFileReferences } from '../src/archive/export.js';
 import { importArtifacts } from '../src/archive/import.js';
 import { bytesEntry, writeTarFile } from '../src/archive/tar.js';
+import { rawTar, rawTarHeader } from './support/raw-tar.mjs';
 
 const LONG_NAME = `nested/${'a-rather-long-file-name-'.repeat(3)}end.txt`;
 let work: string;
@@ -155,38 +156,6 @@ describe('export then import', () => {
 // ---------------------------------------------------------------------------------------------
 // Hostile archives, built block by block so each header says exactly what the attack needs.
 
-function header(path: string, size: number, type: string, linkname = ''): Buffer {
-  const block = Buffer.alloc(512);
-  // Long paths go through ustar's prefix field (split at a '/'), the other way to spell them.
-  const split = path.length > 100 ? path.indexOf('/', path.length - 101) : -1;
-  block.write(split < 0 ? path : path.slice(split + 1), 0, 100, 'utf8');
-  if (split >= 0) block.write(path.slice(0, split), 345, 155, 'utf8');
-  block.write('0000644\0', 100, 'ascii');
-  block.write('0000000\0', 108, 'ascii');
-  block.write('0000000\0', 116, 'ascii');
-  block.write(size.toString(8).padStart(11, '0') + '\0', 124, 'ascii');
-  block.write('00000000000\0', 136, 'ascii');
-  block.write(type, 156, 'ascii');
-  block.write(linkname, 157, 100, 'utf8');
-  block.write('ustar\0', 257, 'ascii');
-  block.write('00', 263, 'ascii');
-  block.fill(' ', 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
-  return block;
-}
-
-function tarOf(entries: { name: string; data?: string; type?: string; linkname?: string }[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const data = Buffer.from(e.data ?? '');
-    parts.push(header(e.name, data.length, e.type ?? '0', e.linkname), data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
-
 /** The tar entries of one real artifact (its manifest and files), to which an attack is appended. */
 async function genuineEntries(id: string): Promise<{ name: string; data: string }[]> {
   const opened = (await source.open(id))!;
@@ -216,32 +185,32 @@ async function expectRefused(tar: Buffer, entryName: string): Promise<void> {
 describe('import refuses hostile archives and leaves the store untouched', () => {
   it("refuses '..' in a path", async () => {
     const genuine = await genuineEntries(ids[0]);
-    await expectRefused(tarOf([...genuine, { name: '../x', data: 'escape' }]), '../x');
-    await expectRefused(tarOf([...genuine, { name: `objects/${ids[0]}/../../x`, data: 'escape' }]), `objects/${ids[0]}/../../x`);
+    await expectRefused(rawTar([...genuine, { name: '../x', data: 'escape' }]), '../x');
+    await expectRefused(rawTar([...genuine, { name: `objects/${ids[0]}/../../x`, data: 'escape' }]), `objects/${ids[0]}/../../x`);
   });
 
   it('refuses absolute paths', async () => {
-    await expectRefused(tarOf([...(await genuineEntries(ids[0])), { name: '/etc/x', data: 'root' }]), '/etc/x');
+    await expectRefused(rawTar([...(await genuineEntries(ids[0])), { name: '/etc/x', data: 'root' }]), '/etc/x');
   });
 
   it('refuses symbolic links, hard links and devices, even inside objects/', async () => {
     const genuine = await genuineEntries(ids[0]);
     const inside = `objects/${ids[0]}/link`;
-    await expectRefused(tarOf([...genuine, { name: inside, type: '2', linkname: '/etc/passwd' }]), inside);
-    await expectRefused(tarOf([...genuine, { name: inside, type: '1', linkname: `objects/${ids[0]}/manifest.json` }]), inside);
-    await expectRefused(tarOf([...genuine, { name: inside, type: '3' }]), inside);
+    await expectRefused(rawTar([...genuine, { name: inside, type: '2', linkname: '/etc/passwd' }]), inside);
+    await expectRefused(rawTar([...genuine, { name: inside, type: '1', linkname: `objects/${ids[0]}/manifest.json` }]), inside);
+    await expectRefused(rawTar([...genuine, { name: inside, type: '3' }]), inside);
   });
 
   it('refuses entries outside objects/, cache/ and pipelines/', async () => {
-    await expectRefused(tarOf([{ name: 'notes.txt', data: 'hi' }]), 'notes.txt');
-    await expectRefused(tarOf([{ name: 'objects/not-an-id/file', data: 'hi' }]), 'objects/not-an-id/file');
+    await expectRefused(rawTar([{ name: 'notes.txt', data: 'hi' }]), 'notes.txt');
+    await expectRefused(rawTar([{ name: 'objects/not-an-id/file', data: 'hi' }]), 'objects/not-an-id/file');
   });
 
   it('refuses tampered bytes, naming the file', async () => {
     const genuine = await genuineEntries(ids[0]);
     const target = genuine.find((e) => e.name.endsWith('metrics.json'))!;
     const tampered = genuine.map((e) => (e === target ? { ...e, data: e.data.replace('0.9', '0.8') } : e));
-    await expectRefused(tarOf([...(await genuineEntries(ids[1])), ...tampered]), target.name);
+    await expectRefused(rawTar([...(await genuineEntries(ids[1])), ...tampered]), target.name);
   });
 
   it('refuses a file changed together with its manifest (the id no longer holds)', async () => {
@@ -254,7 +223,7 @@ describe('import refuses hostile archives and leaves the store untouched', () =>
       e === manifestEntry ? { ...e, data: JSON.stringify(manifest) } : e.name.endsWith('metrics.json') ? { ...e, data: forged } : e,
     );
     const file = join(work, 'forged.tar');
-    await writeFile(file, tarOf(entries));
+    await writeFile(file, rawTar(entries));
     const root = await emptyStore();
     await expect(importArtifacts(file, root)).rejects.toThrow(new RegExp(`objects/${ids[0]}/.*do not hash to ${ids[0]}`));
     expect(await new ArtifactStore(root).list()).toEqual([]);
@@ -262,11 +231,11 @@ describe('import refuses hostile archives and leaves the store untouched', () =>
 
   it('refuses a file the manifest does not list', async () => {
     const extra = `objects/${ids[0]}/extra.txt`;
-    await expectRefused(tarOf([...(await genuineEntries(ids[0])), { name: extra, data: 'smuggled' }]), extra);
+    await expectRefused(rawTar([...(await genuineEntries(ids[0])), { name: extra, data: 'smuggled' }]), extra);
   });
 
   it('refuses a damaged header', async () => {
-    const tar = tarOf(await genuineEntries(ids[0]));
+    const tar = rawTar(await genuineEntries(ids[0]));
     tar[10] ^= 0xff;
     const file = join(work, 'damaged.tar');
     await writeFile(file, tar);
@@ -277,15 +246,15 @@ describe('import refuses hostile archives and leaves the store untouched', () =>
 describe('import is cheap to refuse and safe with any name', () => {
   it('refuses an entry whose declared size passes the cap at its header, before unpacking anything', async () => {
     // A header that claims 1 GiB after a 1.5 KB archive: over the default cap (200 × the file's size + 256 MiB).
-    const genuine = tarOf(await genuineEntries(ids[0]));
-    const bomb = Buffer.concat([genuine.subarray(0, genuine.length - 1024), header(`objects/${ids[0]}/huge.bin`, 1024 ** 3, '0'), Buffer.alloc(1024)]);
+    const genuine = rawTar(await genuineEntries(ids[0]));
+    const bomb = Buffer.concat([genuine.subarray(0, genuine.length - 1024), rawTarHeader(`objects/${ids[0]}/huge.bin`, 1024 ** 3, '0'), Buffer.alloc(1024)]);
     const started = Date.now();
     await expectRefused(bomb, `objects/${ids[0]}/huge.bin`);
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
   it('refuses a gzip bomb past --max-bytes and a flood of entries past --max-entries, writing nothing', async () => {
-    const zeros = tarOf([...(await genuineEntries(ids[0])), { name: `objects/${ids[0]}/zeros.bin`, data: '\0'.repeat(8 * 1024 ** 2) }]);
+    const zeros = rawTar([...(await genuineEntries(ids[0])), { name: `objects/${ids[0]}/zeros.bin`, data: '\0'.repeat(8 * 1024 ** 2) }]);
     const file = join(work, 'bomb.tar.gz');
     await writeFile(file, gzipSync(zeros));
     expect((await stat(file)).size).toBeLessThan(100_000);
@@ -293,7 +262,7 @@ describe('import is cheap to refuse and safe with any name', () => {
     await expect(importArtifacts(file, root, { maxBytes: 1024 ** 2 })).rejects.toThrow(/entry "objects\/.*\/zeros\.bin" takes the archive past 1048576 unpacked bytes \(a decompression bomb\?\); refused before unpacking it/);
     expect(await new ArtifactStore(root).list()).toEqual([]);
     const flood = join(work, 'flood.tar');
-    await writeFile(flood, tarOf(Array.from({ length: 12 }, () => ({ name: 'objects/', type: '5' }))));
+    await writeFile(flood, rawTar(Array.from({ length: 12 }, () => ({ name: 'objects/', type: '5' }))));
     await expect(importArtifacts(flood, root, { maxEntries: 10 })).rejects.toThrow(/more than 10 entries/);
   });
 
@@ -301,7 +270,7 @@ describe('import is cheap to refuse and safe with any name', () => {
     const genuine = await genuineEntries(ids[0]);
     const target = genuine.find((e) => e.name.endsWith('metrics.json'))!;
     const grown = genuine.map((e) => (e === target ? { ...e, data: e.data + ' '.repeat(100) } : e));
-    await expectRefused(tarOf(grown), target.name);
+    await expectRefused(rawTar(grown), target.name);
   });
 
   it('keeps entry names such as constructor and __proto__ as plain names, and refuses a component over 255 bytes', async () => {
