@@ -73,10 +73,10 @@ export function epochRow(loop: ReportSource, epoch: number, lr: number, train: {
 
 export function describeRow(row: HistoryRow, epochs: number): string {
   const latency =
-    row.expected_latency_ms === null ? '' : ` E[lat] ${row.expected_latency_ms.toFixed(3)} ms (derived cells ${row.genotype_latency_ms?.toFixed(3)} ms)`;
+    row.expected_latency_ms === null ? '' : ` E[lat] ${row.expected_latency_ms.toFixed(3)} ms (derived cells, maxSkips applied: ${row.genotype_latency_ms?.toFixed(3)} ms)`;
   return (
     `epoch ${row.epoch + 1}/${epochs}: train loss ${row.train_loss.toFixed(4)} acc ${(100 * row.train_acc).toFixed(1)}%, ` +
     `val loss ${row.val_loss.toFixed(4)} acc ${(100 * row.val_acc).toFixed(1)}%,${latency} entropy ${row.alpha_entropy.toFixed(4)}, ` +
-    `skips ${row.n_skip}, lr ${row.lr.toExponential(3)}, ${row.seconds.toFixed(1)} s; ${row.genotype}`
+    `lr ${row.lr.toExponential(3)}, ${row.seconds.toFixed(1)} s; argmax genotype (no skip limit, ${row.n_skip} skips): ${row.genotype}`
   );
 }
