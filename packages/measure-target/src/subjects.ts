@@ -11,7 +11,7 @@ import {
   sampledCells,
   type CellKind,
   type CellShape,
-  type Genotype,
+  type EvalNetworkConfig,
   type Layer,
   type OpName,
   type SampledCells,
@@ -42,14 +42,7 @@ export interface OpSite {
 }
 
 /** An evaluation network: nn's createEvalNetwork config without its seed (the request's). */
-export interface NetworkConfig {
-  genotype: Genotype;
-  C: number;
-  layers: number;
-  numClasses: number;
-  inputChannels: number;
-  inputSize: number;
-}
+export type NetworkConfig = Pick<EvalNetworkConfig, 'genotype' | 'C' | 'layers' | 'numClasses' | 'inputChannels' | 'inputSize'>;
 
 /** Something ready to time: `run` is one forward pass. */
 export interface TimedSubject {
