@@ -53,7 +53,7 @@ function validate(loop: ReportSource): { loss: number; acc: number } {
 export function epochRow(loop: ReportSource, epoch: number, lr: number, train: { loss: number; acc: number }, seconds: number): HistoryRow {
   const val = validate(loop);
   const genotype = loop.net.genotype();
-  const derived = loop.net.genotype({ maxSkips: loop.maxSkips });
+  const derived = loop.maxSkips === null ? genotype : loop.net.genotype({ maxSkips: loop.maxSkips });
   const alphas = [loop.net.alphas.normal.arraySync() as number[][], loop.net.alphas.reduce.arraySync() as number[][]];
   return {
     epoch,
@@ -71,9 +71,9 @@ export function epochRow(loop: ReportSource, epoch: number, lr: number, train: {
   };
 }
 
-export function describeRow(row: HistoryRow, epochs: number): string {
-  const latency =
-    row.expected_latency_ms === null ? '' : ` E[lat] ${row.expected_latency_ms.toFixed(3)} ms (derived cells, maxSkips applied: ${row.genotype_latency_ms?.toFixed(3)} ms)`;
+export function describeRow(row: HistoryRow, epochs: number, maxSkips: number | null): string {
+  const limit = maxSkips === null ? 'no skip limit' : `maxSkips ${maxSkips}`;
+  const latency = row.expected_latency_ms === null ? '' : ` E[lat] ${row.expected_latency_ms.toFixed(3)} ms (derived cells, ${limit}: ${row.genotype_latency_ms?.toFixed(3)} ms)`;
   return (
     `epoch ${row.epoch + 1}/${epochs}: train loss ${row.train_loss.toFixed(4)} acc ${(100 * row.train_acc).toFixed(1)}%, ` +
     `val loss ${row.val_loss.toFixed(4)} acc ${(100 * row.val_acc).toFixed(1)}%,${latency} entropy ${row.alpha_entropy.toFixed(4)}, ` +

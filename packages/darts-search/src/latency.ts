@@ -55,21 +55,19 @@ export function createLatencyTerm(
         : "measure it with dataset-gen (set its search network to this search's C, layers, input size and batch)",
   });
   const reduction = shapes.map((s) => s.reduction);
+  /** Σ over the cells of the model's latency, each cell at its type's op probabilities (in the search's op order). */
+  const sum = (normal: tf.Tensor2D, reduce: tf.Tensor2D): tf.Scalar => {
+    const [pn, pr] = [toModel(normal), toModel(reduce)];
+    return tf.addN(queries.map((q, i) => model.predictTensor(q, reduction[i] ? pr : pn))) as tf.Scalar;
+  };
   return {
     queries,
     reduction,
     expected(alphaNormal, alphaReduce) {
-      return tf.tidy(() => {
-        const probs = { normal: toModel(tf.softmax(alphaNormal) as tf.Tensor2D), reduce: toModel(tf.softmax(alphaReduce) as tf.Tensor2D) };
-        const terms = queries.map((q, i) => model.predictTensor(q, reduction[i] ? probs.reduce : probs.normal));
-        return tf.addN(terms) as tf.Scalar;
-      });
+      return tf.tidy(() => sum(tf.softmax(alphaNormal) as tf.Tensor2D, tf.softmax(alphaReduce) as tf.Tensor2D));
     },
     expectedForProbs(normal, reduce) {
-      return tf.tidy(() => {
-        const [pn, pr] = [toModel(tf.tensor2d(normal)), toModel(tf.tensor2d(reduce))];
-        return queries.reduce((sum, q, i) => sum + model.predictTensor(q, reduction[i] ? pr : pn).dataSync()[0], 0);
-      });
+      return tf.tidy(() => sum(tf.tensor2d(normal), tf.tensor2d(reduce)).dataSync()[0]);
     },
   };
 }

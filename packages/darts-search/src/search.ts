@@ -19,7 +19,7 @@ import {
 import type { LatencyModel } from '@lenna/latency-model';
 import { architectureLoss, type LatencyObjective } from './arch-loss.js';
 import type { SearchData } from './data.js';
-import { describeRow, epochRow, expectedMs, genotypeMs } from './epoch-report.js';
+import { describeRow, epochRow, expectedMs } from './epoch-report.js';
 import type { HistoryRow } from './history.js';
 import { createLatencyTerm, type LatencyTerm } from './latency.js';
 import type { DartsSearchParams } from './params.js';
@@ -236,17 +236,18 @@ export async function runSearch(setup: SearchSetup): Promise<SearchResult> {
       const row = epochRow(source, epoch, lr, train, (performance.now() - began) / 1000);
       loop.history.push(row);
       await save(loop, epoch + 1);
-      setup.log(describeRow(row, epochs));
+      setup.log(describeRow(row, epochs, setup.params.maxSkips));
     }
-    const genotype = loop.net.genotype({ maxSkips: setup.params.maxSkips });
+    // The last epoch's row already holds both latencies of the final α (a resumed run restores its rows).
+    const last = loop.history[loop.history.length - 1];
     return {
       net: loop.net,
       latency: loop.latency,
-      genotype,
+      genotype: loop.net.genotype({ maxSkips: setup.params.maxSkips }),
       history: loop.history,
       initialLatencyMs: loop.reference,
-      finalLatencyMs: expectedMs(loop),
-      genotypeLatencyMs: genotypeMs(loop.latency, genotype, setup.params.ops),
+      finalLatencyMs: last.expected_latency_ms,
+      genotypeLatencyMs: last.genotype_latency_ms,
       epochsRun: epochs - start,
     };
   } catch (error) {

@@ -50,7 +50,7 @@ async function writeOutputs(ctx: Ctx, result: SearchResult, batch: number | null
     genotype_text: genotypeToText(result.genotype),
     expected_latency_ms: { initial: result.initialLatencyMs, final: result.finalLatencyMs },
     genotype_latency_ms: result.genotypeLatencyMs,
-    target_ms: params.latencyLoss === 'target' ? (params.targetMs ?? null) : null,
+    target_ms: params.targetMs ?? null,
     latency_network: latencyNetworkOf(params, result),
     latency_batch: batch,
     ops: params.ops,
