@@ -1,6 +1,6 @@
 import { createRng, deriveSeed } from '@lenna/core';
 import { runLatencyProtocol, type ExpectedLatency } from '@lenna/compute';
-import { additiveMs, shapeKey, type AdditiveCoefficients, type BatchedCellShape } from '@lenna/latency-model';
+import { additiveMs, edgeCount, shapeKey, type AdditiveCoefficients, type BatchedCellShape } from '@lenna/latency-model';
 import { choiceAdditiveMs } from './lut.js';
 import { oneHotProbabilities } from './sampling.js';
 import { quantile } from './stats.js';
@@ -37,8 +37,7 @@ export const REFERENCE_WARM_UP_VISITS = 3;
 export function referenceChoice(shape: BatchedCellShape, ops: readonly string[], nodes: number, seed: number): number[] {
   const rng = createRng(deriveSeed(seed, `reference ${shapeKey(shape)}`));
   if (shape.kind === 'eval' && ops.includes('none') && ops.length > 1) return oneHotProbabilities(rng, nodes, ops).map((p) => p.indexOf(1));
-  const edges = (nodes * (nodes + 3)) / 2;
-  return Array.from({ length: edges }, () => rng.int(ops.length));
+  return Array.from({ length: edgeCount(nodes) }, () => rng.int(ops.length));
 }
 
 /** One visit to a cell: `warmup` untimed runs, `runs` timed ones, their `quantile` (the minimum at 0). */

@@ -1,4 +1,4 @@
-import { defineStage, withSchemaMetadata } from '@lenna/core';
+import { defineStage, median, withSchemaMetadata } from '@lenna/core';
 import { describeTarget, openTarget, targetEnvironment, targetMetadata } from '@lenna/measure-target';
 import { generateDataset, type GeneratedDataset } from './generate.js';
 import { DatasetGenParamsSchema } from './params.js';
@@ -46,11 +46,10 @@ export function summarise(result: GeneratedDataset): string {
   const rows = result.rows;
   const errors = rows.map((r) => Math.abs(r.lutLatencyMs - r.measured.latencyMs) / r.measured.latencyMs);
   const mape = errors.reduce((a, b) => a + b, 0) / Math.max(errors.length, 1);
-  const relativeSe = rows.map((r) => (r.measured.seMs ?? Infinity) / r.measured.latencyMs).sort((a, b) => a - b);
-  const median = relativeSe[Math.floor((relativeSe.length - 1) / 2)] ?? NaN;
+  const medianSe = median(rows.map((r) => (r.measured.seMs ?? Infinity) / r.measured.latencyMs));
   const unconverged = rows.filter((r) => !r.measured.converged).length;
   return (
     `dataset-gen: ${rows.length} rows over ${result.shapes.length} shapes, ${result.lut.length} op sites; ` +
-    `median standard error ${(100 * median).toFixed(1)}%; additive estimate MAPE ${(100 * mape).toFixed(1)}%; ${unconverged} rows hit maxResets`
+    `median standard error ${(100 * medianSe).toFixed(1)}%; additive estimate MAPE ${(100 * mape).toFixed(1)}%; ${unconverged} rows hit maxResets`
   );
 }

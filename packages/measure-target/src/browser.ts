@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
@@ -49,6 +49,9 @@ export interface BrowserTarget {
  */
 export async function launchBrowserTarget(opts: BrowserOptions): Promise<BrowserTarget> {
   const executable = browserExecutable(opts.executable, opts.env);
+  if (!existsSync(join(PAGE_DIR, 'index.html'))) {
+    throw new UserError(`measure-target's browser page is not built (${PAGE_DIR} has no index.html); run npm run build.`);
+  }
   const server = await serveFolders({ ...opts.serve, '/': PAGE_DIR });
   let browser: Browser | undefined;
   try {

@@ -80,8 +80,9 @@ class GraphBuilder {
   }
 
   constNode(wanted: string, c: Pick<TracedConst, 'dtype' | 'shape' | 'values'>): string {
-    let name = wanted.replace(/[^A-Za-z0-9_./-]/g, '_');
-    while (this.usedNames.has(name)) name = `${wanted}_${this.usedNames.size}`;
+    const base = wanted.replace(/[^A-Za-z0-9_./-]/g, '_');
+    let name = base;
+    for (let k = 1; this.usedNames.has(name); k++) name = `${base}_${k}`;
     this.usedNames.add(name);
     if (c.dtype !== 'float32' && c.dtype !== 'int32') throw new Error(`A ${c.dtype} constant cannot go into the weight shard; only float32 and int32 can.`);
     const values = c.dtype === 'float32' ? Float32Array.from(c.values as ArrayLike<number>) : Int32Array.from(c.values as ArrayLike<number>);
