@@ -25,9 +25,9 @@ export async function cancelCommand(argv: string[], client: SlurmClient = comman
   const file = requirePositional('cancel', positionals, 'the pipeline file (e.g. pipelines/quickstart.yaml)');
   const store = new ArtifactStore(resolveStoreRoot());
   const lockFile = lockFileOf(file);
-  const active = (await knownJobs(store.root, lockFile, client)).filter((j) => isActive(j.info.state));
+  const active = (await knownJobs(store.root, lockFile, client, { requireScheduler: true })).filter((j) => isActive(j.info.state));
   if (active.length > 0) await client.cancel(active.map((j) => j.info.id));
-  const running = await waitUntilStopped(active, store.root, lockFile, client);
+  const running = await waitUntilStopped(active, client);
   if (values.json) printJson({ cancelled: active.map((j) => ({ id: j.instance, job: j.info.id, was: j.info.state })), stillStopping: running.map((j) => j.info.id) });
   else if (active.length === 0) process.stdout.write(`No job of ${file} is queued or running.\n`);
   else for (const j of active) process.stdout.write(`cancelled job ${j.info.id} (${j.instance}, was ${j.info.state})\n`);
@@ -36,11 +36,13 @@ export async function cancelCommand(argv: string[], client: SlurmClient = comman
   return 1;
 }
 
-async function waitUntilStopped(jobs: KnownJob[], storeRoot: string, lockFile: string, client: SlurmClient): Promise<KnownJob[]> {
-  const ids = new Set(jobs.map((j) => j.info.id));
+async function waitUntilStopped(jobs: KnownJob[], client: SlurmClient): Promise<KnownJob[]> {
   const end = Date.now() + STOP_WAIT_MS;
-  for (;;) {
-    const left = (await knownJobs(storeRoot, lockFile, client)).filter((j) => ids.has(j.info.id) && isActive(j.info.state));
+  for (let left = jobs; ; ) {
+    if (left.length === 0) return left;
+    const states = await client.states(left.map((j) => j.info.id));
+    // A job the controller no longer lists has stopped.
+    left = left.filter((j) => isActive(states.get(j.info.id)?.state ?? 'COMPLETED'));
     if (left.length === 0 || Date.now() > end) return left;
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -45,6 +45,12 @@ export const commandLineClient: SlurmClient = {
     if (ids.length === 0) return states;
     // -t all: finished jobs too, while the controller remembers them (MinJobAge); -r: one line per array task.
     const queue = await slurm('squeue', ['-h', '-r', '-t', 'all', '-j', [...new Set(ids.map(arrayOf))].join(','), '-o', '%i|%T|%r']);
+    // squeue refuses ids the controller has purged ("Invalid job id"); any other failure is a controller
+    // that did not answer, which must not read as "no such job".
+    if (queue.exitCode !== 0 && !/invalid job id/i.test(queue.stderr)) {
+      const said = (queue.stderr || queue.stdout).trim().split('\n').pop() ?? '';
+      throw new UserError(`squeue failed (${said}); is the SLURM controller up? (scontrol ping)`);
+    }
     for (const line of queue.exitCode === 0 ? queue.stdout.split('\n') : []) {
       const [id, state, reason] = line.trim().split('|');
       if (id && state) states.set(id, { state, reason: reason && reason !== 'None' ? reason : undefined });

@@ -13,13 +13,15 @@ export interface KnownJob {
 /**
  * The latest job of each instance of the pipeline with this lock file, with its state: the
  * scheduler's while it knows the job, else what the job's result file says (COMPLETED or FAILED),
- * else UNKNOWN. A failed job carries its log (the stage's, or the job's output before the stage ran)
+ * else UNKNOWN (also where the controller does not answer, unless `requireScheduler`). A failed job carries its log (the stage's, or the job's output before the stage ran)
  * and the log's last lines.
  */
-export async function knownJobs(storeRoot: string, lockFile: string, client: SlurmClient = commandLineClient): Promise<KnownJob[]> {
+export async function knownJobs(storeRoot: string, lockFile: string, client: SlurmClient = commandLineClient, options: { requireScheduler?: boolean } = {}): Promise<KnownJob[]> {
   const latest = latestJobs(await submissionsOf(storeRoot, lockFile));
   if (latest.size === 0) return [];
-  const states = await client.states([...latest.values()].map((j) => j.entry.job)).catch(() => new Map<string, SchedulerState>());
+  const asked = client.states([...latest.values()].map((j) => j.entry.job));
+  // `status` shows what the result files say when the controller does not answer; `cancel` must not.
+  const states = options.requireScheduler ? await asked : await asked.catch(() => new Map<string, SchedulerState>());
   const jobs: KnownJob[] = [];
   for (const [instance, { dir, entry }] of latest) {
     const result = await readJobResult(resultFile(dir, entry.files));
