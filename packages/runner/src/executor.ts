@@ -8,7 +8,7 @@ import type { Instance } from './pipeline/instances.js';
 import type { Pipeline } from './pipeline/load.js';
 import type { Reporter } from './progress.js';
 import { collectRunFacts, type RunFactsBase } from './run-facts.js';
-import { runAndRecord, type InstanceRun } from './run-instance.js';
+import { FROM_PENDING_NOTE, runAndRecord, type InstanceRun } from './run-instance.js';
 
 /**
  * Where the stage instances of a run execute. The planner, the cache and the lock file are the
@@ -111,7 +111,7 @@ export class LocalExecutor implements Executor {
       if (result.interrupted) return { state: 'not-run', reason: 'interrupted', interrupted: true };
       return { state: 'failed', error: result.error ?? 'failed', userError: result.userError !== undefined, logPath: result.logPath, seconds: result.seconds };
     }
-    const note = result.fromPending ? 'committed the outputs an earlier run finished but could not commit' : undefined;
+    const note = result.fromPending ? FROM_PENDING_NOTE : undefined;
     return { state: 'ran', outputs: result.outputs, inputs, keyParts, seconds: result.seconds, logPath: result.logPath, note };
   }
 

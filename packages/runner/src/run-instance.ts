@@ -39,6 +39,9 @@ export interface RunServices {
   onMessage(message: StageMessage): void;
 }
 
+/** What the person watching is told when a run committed outputs an earlier run had finished (child.ts's pending/). */
+export const FROM_PENDING_NOTE = 'committed the outputs an earlier run finished but could not commit';
+
 /**
  * Runs the instance's stage (a child process through the launcher), commits its outputs, then writes
  * the run record, the cache record and the lock file's entry (under the lock file's lock).

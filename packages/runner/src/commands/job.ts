@@ -15,12 +15,12 @@ import {
   type ProgressEvent,
 } from '@lenna/core';
 import { parseCommandArgs, requirePositional } from '../args.js';
-import { stageCacheKey, type InputIds } from '../cache-key.js';
+import { keyPartsHere, type InputIds } from '../cache-key.js';
 import { cachedOutputs } from '../evaluate.js';
 import { ExclusiveLock } from '../exclusive.js';
 import type { LockPolicy } from '../lockfile.js';
 import { collectRunFacts } from '../run-facts.js';
-import { recordInLockFile, runAndRecord, type InstanceRun } from '../run-instance.js';
+import { FROM_PENDING_NOTE, recordInLockFile, runAndRecord, type InstanceRun } from '../run-instance.js';
 import { readJobResult, readJobSpec, type JobResult, type SlurmJobSpec } from '../slurm/submission.js';
 import { tailOf } from '../slurm/tail.js';
 import { resolveStageRef } from '../stage-ref.js';
@@ -103,10 +103,9 @@ async function runJob(ctx: JobContext): Promise<JobResult> {
   const ref = await resolveStageRef(spec.stage.specifier, process.cwd(), `job file ${ctx.file}`);
   const def = ref.definition;
   const { inputs, producers } = await resolveInputs(spec);
-  const code = await ref.fingerprint();
   // A measures stage's key holds the environment of the machine that measures: this node's.
-  const environment = def.measures && def.environment ? await def.environment(spec.params) : undefined;
-  const key = await stageCacheKey(def, spec.params, inputs, code, environment);
+  const keyParts = await keyPartsHere(ref, spec.params, inputs);
+  const { key, code, environment } = keyParts;
   const note = spec.submitKey && spec.submitKey !== key ? keyNote(key, spec.submitKey, def.measures) : undefined;
   if (note) say(note);
   say(`cache key ${key}`);
@@ -115,7 +114,7 @@ async function runJob(ctx: JobContext): Promise<JobResult> {
     instance: spec.instance,
     specifier: ref.specifier,
     definition: def,
-    keyParts: { key, code, environment },
+    keyParts,
     params: spec.params,
     inputs,
     producers,
@@ -150,8 +149,8 @@ async function runJob(ctx: JobContext): Promise<JobResult> {
         return { ...base, state: 'failed', error, userError: result.userError !== undefined, logPath: result.logPath, seconds: result.seconds, finishedAt: new Date().toISOString() };
       }
       say(`done in ${result.seconds.toFixed(1)} s; outputs committed; log: ${result.logPath}`);
-      const fromPending = result.fromPending ? 'committed the outputs an earlier run finished but could not commit' : undefined;
-      return { ...base, state: 'ran', outputs: result.outputs, seconds: result.seconds, logPath: result.logPath, note: fromPending ?? note, finishedAt: new Date().toISOString() };
+      const notes = [note, result.fromPending ? FROM_PENDING_NOTE : undefined].filter((n) => n !== undefined);
+      return { ...base, state: 'ran', outputs: result.outputs, seconds: result.seconds, logPath: result.logPath, note: notes.length > 0 ? notes.join('; ') : undefined, finishedAt: new Date().toISOString() };
     } finally {
       exclusive.stop();
       await progress.flush();
