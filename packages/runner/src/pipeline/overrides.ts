@@ -75,7 +75,7 @@ export function parseScalar(raw: string): unknown {
   const trimmed = raw.trim();
   if (trimmed === '') return '';
   try {
-    const value: unknown = parseYamlValue(trimmed);
+    const value: unknown = parseYamlValue(trimmed, { logLevel: 'error' });
     if (value === null) return NULLS.has(trimmed) ? null : trimmed;
     if (typeof value === 'object') return /^[[{]/.test(trimmed) ? value : trimmed;
     return value;

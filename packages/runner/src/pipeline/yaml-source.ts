@@ -24,7 +24,8 @@ export async function readYamlSource(file: string, displayName = file): Promise<
 
 export function parseYamlSource(text: string, file: string): YamlSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // logLevel error: a warning (an unknown tag) must not reach stderr as a Node warning; the value is checked next.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, logLevel: 'error' });
   const firstError = doc.errors[0];
   if (firstError) {
     const line = lineCounter.linePos(firstError.pos[0]).line;
@@ -37,10 +38,20 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   };
   return {
     file,
-    value: doc.toJS(),
+    value: documentValue(doc, file),
     lineOf,
     where: (path) => `${file}:${lineOf(path)}: ${formatPath(path)}`,
   };
+}
+
+/** The document as plain data; an alias without its anchor, or too many aliases, is the user's YAML to fix. */
+function documentValue(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS();
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    throw new UserError(`${file}: invalid YAML (${message}); fix the anchors and aliases (&name, *name).`);
+  }
 }
 
 export function formatPath(path: readonly (string | number)[]): string {
